@@ -1,0 +1,44 @@
+"""embed_plugins: local, fast, exact retrieval models for LangChain and LlamaIndex.
+
+The public API keeps fastembed's names and call shapes::
+
+    from embed_plugins import TextEmbedding
+
+    model = TextEmbedding("BAAI/bge-small-en-v1.5")
+    vectors = list(model.passage_embed(["a document", "another one"]))
+"""
+
+from __future__ import annotations
+
+from .catalog.spec import DenseSpec, ModelSpec
+from .engine.session import ProviderFallbackWarning
+from .errors import (
+    EmbedPluginsError,
+    InputTypeError,
+    InvalidInputError,
+    ModelLoadError,
+    ModelNotFoundError,
+    ProviderError,
+    WorkerError,
+)
+from .models.text_embedding import TextEmbedding
+from .results import RerankResult, SparseVector
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DenseSpec",
+    "EmbedPluginsError",
+    "InputTypeError",
+    "InvalidInputError",
+    "ModelLoadError",
+    "ModelNotFoundError",
+    "ModelSpec",
+    "ProviderError",
+    "ProviderFallbackWarning",
+    "RerankResult",
+    "SparseVector",
+    "TextEmbedding",
+    "WorkerError",
+    "__version__",
+]

@@ -1,0 +1,127 @@
+"""Model specifications: what a model is, as data.
+
+A spec says which files make the model, which ONNX output to read and how to
+turn it into results (pooling, normalisation, prefixes, truncation).  Families
+read the fields they need; nothing here loads or runs anything.
+
+Every family has its own frozen dataclass that extends :class:`ModelSpec` with
+the fields only that family uses, so a typo in a field name is a ``TypeError``
+at construction time rather than a silently ignored key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Pooling = Literal["cls", "mean", "last_token", "none"]
+POOLINGS: tuple[str, ...] = ("cls", "mean", "last_token", "none")
+
+#: Files fetched with every text model when present in the repository.
+TOKENIZER_FILES: tuple[str, ...] = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "config.json",
+)
+#: sentence-transformers files that carry pooling, normalisation and max length.
+SENTENCE_TRANSFORMERS_FILES: tuple[str, ...] = (
+    "modules.json",
+    "sentence_bert_config.json",
+    "1_Pooling/config.json",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """Fields every family shares.
+
+    Attributes:
+        model: The public name users pass as ``model_name``.
+        hf_repo: The Hugging Face repository the files come from (may differ
+            from ``model``, e.g. an ONNX export published by another org).
+            ``None`` for models that need no files (BM25).
+        model_file: Path of the ONNX graph inside the repository.
+        additional_files: Other files to fetch (external weights, vocabularies).
+        max_length: Truncation length in tokens; ``None`` means "read it from
+            the model's files" (see :mod:`embed_plugins.text.config`).
+        license: SPDX-like licence id of the weights.
+        size_gb: Approximate download size.
+        description: One line for ``list_supported_models``.
+        source: Where the facts in this spec come from (model card, catalogue).
+    """
+
+    model: str
+    hf_repo: str | None = None
+    model_file: str = "model.onnx"
+    additional_files: tuple[str, ...] = ()
+    max_length: int | None = None
+    license: str = ""
+    size_gb: float = 0.0
+    description: str = ""
+    source: str = ""
+
+    @property
+    def family(self) -> str:
+        return "base"
+
+    def files(self) -> tuple[str, ...]:
+        """Every file pattern to fetch for this model (tokenizer files included)."""
+        if self.hf_repo is None:
+            return ()
+        return (self.model_file, *self.additional_files, *TOKENIZER_FILES)
+
+    def replace(self, **changes: Any) -> ModelSpec:
+        """A copy with some fields changed (unknown fields raise ``TypeError``)."""
+        return dataclasses.replace(self, **changes)
+
+    def describe(self) -> dict[str, Any]:
+        """A plain dict for ``list_supported_models`` (fastembed's shape, plus more)."""
+        out = dataclasses.asdict(self)
+        out["family"] = self.family
+        out["sources"] = {"hf": self.hf_repo}
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class DenseSpec(ModelSpec):
+    """A dense text embedding: one float32 vector per text.
+
+    Attributes:
+        dim: Output dimension.
+        output_name: ONNX output holding token states (or the pooled vector
+            when ``pooling == "none"``); ``None`` means the graph's first output.
+        pooling: ``cls``, ``mean`` (attention-masked), ``last_token`` or
+            ``none`` (the graph already pools).
+        normalize: L2-normalise the pooled vector.
+        query_prefix / passage_prefix: Prepended by ``query_embed`` /
+            ``passage_embed``; ``embed`` applies none.
+        matryoshka_dims: Dimensions the model was trained to be cut to
+            (informational; ``truncate_dim`` accepts any value <= ``dim``).
+    """
+
+    dim: int
+    output_name: str | None = None
+    pooling: Pooling = "mean"
+    normalize: bool = True
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    matryoshka_dims: tuple[int, ...] = ()
+    sentence_transformers_files: bool = field(default=False)
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.dim <= 0:
+            raise ValueError(f"dim must be positive, got {self.dim}")
+
+    @property
+    def family(self) -> str:
+        return "dense"
+
+    def files(self) -> tuple[str, ...]:
+        base = super().files()
+        if self.sentence_transformers_files and self.hf_repo is not None:
+            return (*base, *SENTENCE_TRANSFORMERS_FILES)
+        return base

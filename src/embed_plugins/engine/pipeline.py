@@ -1,0 +1,120 @@
+"""The seam between the engine and the families.
+
+A :class:`Pipeline` turns a list of user inputs into a list of final results
+(pre-processing, inference, post-processing).  The engine decides *where* a
+pipeline runs (in-process or in a worker) and *in what order* results come back;
+the pipeline decides *what* happens to one window of inputs.
+
+A :class:`PipelineRecipe` is the picklable description a pipeline is built
+from, so a worker process builds exactly the pipeline the parent would, for
+catalogue and custom models alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+import numpy as np
+from tokenizers import Encoding
+
+from ..catalog.spec import ModelSpec
+from .batching import DEFAULT_TOKEN_BUDGET, plan_batches
+from .session import GraphIO, SessionConfig, create_session
+
+In = TypeVar("In", contravariant=True)
+Out = TypeVar("Out", covariant=True)
+R = TypeVar("R")
+
+#: What an input is for: ``query_embed``, ``passage_embed`` or plain ``embed``.
+Task = Literal["query", "passage", "document"]
+
+
+class Pipeline(Protocol[In, Out]):
+    """Everything from user input to final result, for one window of inputs."""
+
+    def process(self, items: Sequence[In], batch_size: int, task: Task) -> list[Out]: ...
+
+
+@dataclass(frozen=True)
+class PipelineRecipe:
+    """A picklable recipe: ``build(recipe)`` gives the pipeline.
+
+    ``build`` must be a module-level function so it pickles by reference.
+    """
+
+    build: Callable[[PipelineRecipe], Pipeline[Any, Any]]
+    spec: ModelSpec
+    model_dir: Path | None
+    session: SessionConfig = field(default_factory=SessionConfig)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_session(self, session: SessionConfig) -> PipelineRecipe:
+        return PipelineRecipe(self.build, self.spec, self.model_dir, session, self.options)
+
+    def create(self) -> Pipeline[Any, Any]:
+        return self.build(self)
+
+
+class OnnxTextPipeline(Generic[R]):
+    """Tokenise -> sort and batch by length -> run one ONNX graph -> post-process.
+
+    Families subclass it and override :meth:`encode` (how a task's texts become
+    token ids) and :meth:`postprocess` (how output arrays become results); both
+    delegate to pure functions of the family module.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        tokenizer: Any,
+        model_path: Path,
+        session_config: SessionConfig,
+        output_names: Sequence[str | None],
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
+    ) -> None:
+        self.model_name = model_name
+        self.tokenizer = tokenizer
+        self.session = create_session(model_path, session_config)
+        self.io = GraphIO.of(self.session)
+        self.output_names = [self.io.pick_output(n, model_name) for n in output_names]
+        self.token_budget = token_budget
+
+    # -- family hooks ------------------------------------------------------
+    def encode(self, items: Sequence[Any], task: Task) -> list[Encoding]:
+        texts: Sequence[str] = items
+        encodings: list[Encoding] = self.tokenizer.encode_texts(texts)
+        return encodings
+
+    def feeds(self, encodings: Sequence[Encoding], task: Task) -> dict[str, np.ndarray]:
+        feeds: dict[str, np.ndarray] = self.tokenizer.pad(encodings).feeds()
+        return feeds
+
+    def postprocess(
+        self, outputs: list[np.ndarray], feeds: Mapping[str, np.ndarray], task: Task
+    ) -> list[R]:
+        raise NotImplementedError
+
+    # -- engine ------------------------------------------------------------
+    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        selected = self.io.select_feeds(feeds, self.model_name)
+        outputs: list[np.ndarray] = self.session.run(self.output_names, selected)
+        return outputs
+
+    def process(self, items: Sequence[Any], batch_size: int, task: Task) -> list[R]:
+        encodings = self.encode(items, task)
+        if len(encodings) == 1:
+            feeds = self.feeds(encodings, task)
+            return self.postprocess(self.run(feeds), feeds, task)
+        results: list[Any] = [None] * len(encodings)
+        lengths = [len(e.ids) for e in encodings]
+        for idx in plan_batches(lengths, batch_size, self.token_budget):
+            feeds = self.feeds([encodings[i] for i in idx], task)
+            for i, result in zip(idx.tolist(), self.postprocess(self.run(feeds), feeds, task)):
+                results[i] = result
+        return results
+
+    def token_count(self, items: Sequence[Any], task: Task) -> int:
+        return sum(len(e.ids) for e in self.encode(items, task))

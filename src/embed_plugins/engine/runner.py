@@ -1,0 +1,109 @@
+"""The one dispatch path: validate inputs, window them, run in-process or on the pool.
+
+Every public model class holds one :class:`ModelRunner`.  It owns the lazily
+built in-process pipeline and the lazily started worker pool, and yields
+results in input order, streaming over iterables of any length with memory
+bounded by the window size.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Generic, TypeVar
+
+from ..errors import InputTypeError
+from .batching import windows
+from .pipeline import Pipeline, PipelineRecipe, Task
+
+Out = TypeVar("Out")
+
+#: Validates one item (``item, absolute index -> item``) or raises InvalidInputError.
+Validator = Callable[[Any, int], Any]
+
+
+def check_text(item: Any, index: int) -> str:
+    if isinstance(item, str):
+        return item
+    raise InputTypeError(
+        f"input {index}: expected str, got {type(item).__name__}"
+        + (" (decode bytes to str first)" if isinstance(item, (bytes, bytearray)) else "")
+    )
+
+
+def as_items(documents: Any, *, single: type | tuple[type, ...] = str, what: str = "documents") -> Iterable[Any]:
+    """The user's argument as an iterable of items; one bare item becomes a list of one.
+
+    ``None``, bare bytes and non-iterables raise :class:`InputTypeError` now,
+    not at the first ``next()``.
+    """
+    if isinstance(documents, single):
+        return [documents]
+    if documents is None:
+        raise InputTypeError(f"{what} must be a string or an iterable of strings, got None")
+    if isinstance(documents, (bytes, bytearray, memoryview)):
+        raise InputTypeError(f"{what} must be str, not {type(documents).__name__}: decode it first")
+    if isinstance(documents, dict) or not isinstance(documents, Iterable):
+        raise InputTypeError(
+            f"{what} must be a string or an iterable of strings, got {type(documents).__name__}"
+        )
+    return documents
+
+
+def check_batch_size(batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    return batch_size
+
+
+class ModelRunner(Generic[Out]):
+    """Runs one model's pipeline over user inputs, in-process or in workers."""
+
+    def __init__(self, recipe: PipelineRecipe, *, lazy: bool = False) -> None:
+        self.recipe = recipe
+        self._pipeline: Pipeline[Any, Out] | None = None
+        self._lock = threading.Lock()
+        if not lazy:
+            self.pipeline()
+
+    def pipeline(self) -> Pipeline[Any, Out]:
+        """The in-process pipeline, built on first use."""
+        pipeline = self._pipeline
+        if pipeline is None:
+            with self._lock:
+                if self._pipeline is None:
+                    self._pipeline = self.recipe.create()
+                pipeline = self._pipeline
+        return pipeline
+
+    def run(
+        self,
+        items: Iterable[Any],
+        *,
+        batch_size: int,
+        task: Task,
+        validate: Validator = check_text,
+        parallel: int | None = None,
+    ) -> Iterator[Out]:
+        """Results in input order; a generator, so nothing runs until iterated."""
+        check_batch_size(batch_size)
+        if parallel is not None:
+            raise NotImplementedError("parallel workers arrive with the throughput issue")
+        return self._run_local(items, batch_size, task, validate)
+
+    def _run_local(
+        self, items: Iterable[Any], batch_size: int, task: Task, validate: Validator
+    ) -> Iterator[Out]:
+        pipeline = self.pipeline()
+        offset = 0
+        for window in windows(items, max(4 * batch_size, 2048)):
+            checked = [validate(item, offset + i) for i, item in enumerate(window)]
+            offset += len(window)
+            yield from pipeline.process(checked, batch_size, task)
+
+    def run_one(self, items: Sequence[Any], batch_size: int, task: Task) -> list[Out]:
+        """Already validated items, in-process, as a list (the short-query path)."""
+        return self.pipeline().process(items, batch_size, task)
+
+    def close(self) -> None:
+        """Release the worker pool, if any (the in-process session stays usable)."""

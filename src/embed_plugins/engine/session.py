@@ -1,0 +1,206 @@
+"""ONNX Runtime sessions: providers, threads, graph optimisation, in one place.
+
+Every family builds its sessions through :func:`create_session`, so provider
+choice, thread limits and the "did the provider I asked for take effect?" check
+exist once.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import onnxruntime as ort
+
+from ..errors import ModelLoadError, ProviderError
+
+#: A provider as onnxruntime accepts it: a name, or ``(name, options)``.
+Provider = Union[str, tuple[str, Mapping[str, Any]]]
+
+_DEVICE_PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "directml": "DmlExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+}
+
+_GRAPH_LEVELS = {
+    "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+
+
+class ProviderFallbackWarning(RuntimeWarning):
+    """A requested execution provider is not the one ONNX Runtime actually uses."""
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """How to build a session; picklable, so workers build the same one.
+
+    Attributes:
+        providers: Explicit onnxruntime providers (names or ``(name, options)``),
+            in priority order.  Overrides ``device``.
+        device: Shorthand: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"tensorrt"``...
+        threads: Intra-op threads per session (``None``: onnxruntime's default,
+            one per physical core).
+        graph_optimization: ``disable`` / ``basic`` / ``extended`` / ``all``.
+    """
+
+    providers: tuple[Provider, ...] | None = None
+    device: str | None = None
+    threads: int | None = None
+    graph_optimization: str = "all"
+    extra_session_options: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 0):
+            raise ValueError(f"threads must be a non-negative int or None, got {self.threads!r}")
+        if self.graph_optimization not in _GRAPH_LEVELS:
+            raise ValueError(
+                f"graph_optimization must be one of {sorted(_GRAPH_LEVELS)}, "
+                f"got {self.graph_optimization!r}"
+            )
+
+    def with_threads(self, threads: int | None) -> SessionConfig:
+        return SessionConfig(
+            self.providers, self.device, threads, self.graph_optimization, self.extra_session_options
+        )
+
+    def resolved_providers(self) -> list[Provider]:
+        """The provider list to hand to onnxruntime (CPU always last as a fallback)."""
+        if self.providers:
+            return list(self.providers)
+        if self.device is None:
+            return ["CPUExecutionProvider"]
+        name, _, index = self.device.partition(":")
+        key = name.strip().lower()
+        if key not in _DEVICE_PROVIDERS:
+            raise ProviderError(
+                f"unknown device {self.device!r}; use one of {sorted(_DEVICE_PROVIDERS)} "
+                "(optionally with ':<id>'), or pass providers=[...]"
+            )
+        provider = _DEVICE_PROVIDERS[key]
+        if provider == "CPUExecutionProvider":
+            return [provider]
+        options: dict[str, Any] = {"device_id": int(index)} if index else {}
+        return [(provider, options) if options else provider, "CPUExecutionProvider"]
+
+
+def provider_name(provider: Provider) -> str:
+    return provider if isinstance(provider, str) else provider[0]
+
+
+def create_session(model_path: Path, config: SessionConfig) -> ort.InferenceSession:
+    """Build an ``InferenceSession``; warn when the first requested provider is not used."""
+    if not model_path.is_file():
+        raise ModelLoadError(f"ONNX file not found: {model_path}")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = _GRAPH_LEVELS[config.graph_optimization]
+    if config.threads:
+        options.intra_op_num_threads = config.threads
+        options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    for key, value in config.extra_session_options.items():
+        options.add_session_config_entry(key, value)
+    providers = config.resolved_providers()
+    available = set(ort.get_available_providers())
+    requested = [provider_name(p) for p in providers]
+    usable = [p for p in providers if provider_name(p) in available]
+    missing = [name for name in requested if name not in available]
+    if not usable:
+        raise ProviderError(
+            f"none of the requested providers {requested} is available in this onnxruntime "
+            f"build (available: {sorted(available)}); install the matching onnxruntime package"
+        )
+    try:
+        session = ort.InferenceSession(
+            str(model_path), sess_options=options, providers=[_as_ort(p) for p in usable]
+        )
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise ModelLoadError(f"cannot load ONNX model {model_path}: {exc}") from exc
+    active = session.get_providers()
+    if missing or (active and active[0] != requested[0]):
+        warnings.warn(
+            f"requested execution provider {requested[0]} is not in use for {model_path.name}; "
+            f"running on {active} (unavailable here: {missing or 'none'}; available: "
+            f"{sorted(available)})",
+            ProviderFallbackWarning,
+            stacklevel=3,
+        )
+    return session
+
+
+def _as_ort(provider: Provider) -> str | tuple[str, dict[str, Any]]:
+    if isinstance(provider, str):
+        return provider
+    return (provider[0], dict(provider[1]))
+
+
+_ORT_INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+
+
+@dataclass(frozen=True)
+class GraphIO:
+    """The names and integer dtypes a graph declares, read once after loading."""
+
+    inputs: tuple[str, ...]
+    input_dtypes: Mapping[str, Any]
+    outputs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, session: ort.InferenceSession) -> GraphIO:
+        ins = session.get_inputs()
+        return cls(
+            inputs=tuple(i.name for i in ins),
+            input_dtypes={i.name: _ORT_INT_TYPES.get(i.type, np.float32) for i in ins},
+            outputs=tuple(o.name for o in session.get_outputs()),
+        )
+
+    def pick_output(self, name: str | None, model: str) -> str:
+        if name is None:
+            return self.outputs[0]
+        if name not in self.outputs:
+            raise ModelLoadError(
+                f"{model}: the ONNX graph has no output {name!r} (outputs: {list(self.outputs)})"
+            )
+        return name
+
+    def select_feeds(self, available: Mapping[str, np.ndarray], model: str) -> dict[str, np.ndarray]:
+        """Only the inputs the graph declares, cast to the graph's dtypes."""
+        feeds: dict[str, np.ndarray] = {}
+        for name in self.inputs:
+            if name not in available:
+                raise ModelLoadError(
+                    f"{model}: the ONNX graph needs input {name!r}, which this family does not "
+                    f"provide (it provides {sorted(available)})"
+                )
+            value = available[name]
+            dtype = self.input_dtypes[name]
+            feeds[name] = value if value.dtype == dtype else value.astype(dtype)
+        return feeds
+
+
+def default_threads() -> int:
+    """Cores this process may use (affinity-aware)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS/Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def as_provider_tuple(providers: Sequence[Provider] | None) -> tuple[Provider, ...] | None:
+    if providers is None:
+        return None
+    if isinstance(providers, (str, bytes)):
+        raise TypeError("providers must be a list of provider names or (name, options) tuples")
+    return tuple(p if isinstance(p, str) else (str(p[0]), dict(p[1])) for p in providers)

@@ -1,0 +1,167 @@
+"""Dense text embeddings: pooling and normalisation, as pure numpy functions.
+
+The maths (``pool``, ``l2_normalize``, ``truncate``) is what the parity tests
+pin against sentence-transformers; :class:`DensePipeline` only wires it to the
+engine's text pipeline, and :func:`spec_from_folder` reads a custom model's
+sentence-transformers files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from ..catalog.spec import DenseSpec
+from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
+from ..errors import ModelLoadError
+from ..text.config import read_json, read_sentence_transformers
+from ..text.tokenizer import TextTokenizer
+
+FloatArray = npt.NDArray[np.float32]
+
+
+def pool(hidden: FloatArray, attention_mask: npt.NDArray[np.int64], how: str) -> FloatArray:
+    """Pool token states ``(batch, seq, dim)`` into ``(batch, dim)``.
+
+    ``mean`` averages the states where ``attention_mask`` is 1 (as
+    sentence-transformers does, with the count clamped away from zero);
+    ``cls`` takes the first token; ``last_token`` the last non-padding token of
+    each row (any padding side); ``none`` expects an already pooled
+    ``(batch, dim)`` array.
+    """
+    if how == "none":
+        if hidden.ndim != 2:
+            raise ModelLoadError(f"pooling 'none' expects a (batch, dim) output, got {hidden.shape}")
+        return hidden.astype(np.float32, copy=False)
+    if hidden.ndim != 3:
+        raise ModelLoadError(f"pooling {how!r} expects a (batch, seq, dim) output, got {hidden.shape}")
+    if how == "cls":
+        return hidden[:, 0].astype(np.float32, copy=True)
+    if how == "mean":
+        mask = attention_mask.astype(np.float32)[:, :, None]
+        summed = (hidden * mask).sum(axis=1)
+        counts = np.clip(mask.sum(axis=1), 1e-9, None)
+        return (summed / counts).astype(np.float32, copy=False)
+    if how == "last_token":
+        seq = attention_mask.shape[1]
+        # Index of the last 1 in each row: works for left and right padding.
+        last = seq - 1 - np.argmax(attention_mask[:, ::-1] > 0, axis=1)
+        return hidden[np.arange(hidden.shape[0]), last].astype(np.float32, copy=True)
+    raise ValueError(f"unknown pooling {how!r}")
+
+
+def l2_normalize(x: FloatArray) -> FloatArray:
+    """Rows scaled to unit L2 norm; an all-zero row stays zero (norm clamped at 1e-12)."""
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def truncate(x: FloatArray, dim: int | None, normalize: bool) -> FloatArray:
+    """Matryoshka truncation: keep the first ``dim`` values, re-normalise if the model does."""
+    if dim is None or dim >= x.shape[-1]:
+        return x
+    cut = np.ascontiguousarray(x[..., :dim])
+    return l2_normalize(cut) if normalize else cut
+
+
+def embed_outputs(
+    hidden: FloatArray,
+    attention_mask: npt.NDArray[np.int64],
+    spec: DenseSpec,
+    truncate_dim: int | None = None,
+) -> FloatArray:
+    """Model output -> final float32 vectors, exactly as the spec says."""
+    pooled = pool(hidden, attention_mask, spec.pooling)
+    if spec.normalize:
+        pooled = l2_normalize(pooled)
+    return truncate(pooled, truncate_dim, spec.normalize)
+
+
+def prefix_for(spec: DenseSpec, task: Task) -> str:
+    if task == "query":
+        return spec.query_prefix
+    if task == "passage":
+        return spec.passage_prefix
+    return ""
+
+
+class DensePipeline(OnnxTextPipeline[FloatArray]):
+    """Texts -> pooled, normalised float32 vectors."""
+
+    def __init__(self, recipe: PipelineRecipe) -> None:
+        spec = recipe.spec
+        if not isinstance(spec, DenseSpec) or recipe.model_dir is None:
+            raise TypeError("DensePipeline needs a DenseSpec and a model folder")
+        self.spec = spec
+        self.truncate_dim: int | None = recipe.options.get("truncate_dim")
+        tokenizer = TextTokenizer.from_dir(recipe.model_dir, spec.max_length)
+        super().__init__(
+            spec.model,
+            tokenizer,
+            recipe.model_dir / spec.model_file,
+            recipe.session,
+            [spec.output_name],
+            recipe.options.get("token_budget", 16_384),
+        )
+
+    def encode(self, items: Sequence[str], task: Task):  # type: ignore[no-untyped-def]
+        prefix = prefix_for(self.spec, task)
+        texts = [prefix + t for t in items] if prefix else items
+        return self.tokenizer.encode_texts(texts)
+
+    def postprocess(
+        self, outputs: list[np.ndarray], feeds: Mapping[str, np.ndarray], task: Task
+    ) -> list[FloatArray]:
+        vectors = embed_outputs(outputs[0], feeds["attention_mask"], self.spec, self.truncate_dim)
+        return list(vectors)
+
+
+def build_dense(recipe: PipelineRecipe) -> DensePipeline:
+    return DensePipeline(recipe)
+
+
+def _find_onnx(folder: Path) -> str:
+    for candidate in ("onnx/model.onnx", "model.onnx"):
+        if (folder / candidate).is_file():
+            return candidate
+    found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx"))
+    if len(found) == 1:
+        return found[0]
+    raise ModelLoadError(
+        f"{folder}: cannot tell which ONNX file to use ({found or 'none found'}); "
+        "pass a DenseSpec with model_file="
+    )
+
+
+def spec_from_folder(folder: Path, name: str | None = None) -> DenseSpec:
+    """A spec for a local folder, read from its sentence-transformers files.
+
+    Needs ``modules.json`` with a Pooling module; otherwise pooling is unknown
+    and the caller must give a spec (we do not guess).
+    """
+    st = read_sentence_transformers(folder)
+    if st is None or st.pooling is None:
+        raise ModelLoadError(
+            f"{folder} has no sentence-transformers pooling config (modules.json + "
+            "1_Pooling/config.json), so its pooling is unknown: pass spec=DenseSpec(model=..., "
+            "dim=..., pooling='mean'|'cls'|'last_token'|'none', normalize=...)"
+        )
+    dim = st.dim
+    if dim is None:
+        hidden = read_json(folder / "config.json").get("hidden_size")
+        dim = int(hidden) if isinstance(hidden, int) else None
+    if dim is None:
+        raise ModelLoadError(f"{folder}: cannot tell the embedding dimension; pass a DenseSpec")
+    return DenseSpec(
+        model=name or folder.name,
+        model_file=_find_onnx(folder),
+        dim=dim,
+        pooling=st.pooling,  # type: ignore[arg-type]
+        normalize=st.normalize,
+        max_length=st.max_seq_length,
+        sentence_transformers_files=True,
+        description=f"local sentence-transformers model at {folder}",
+    )

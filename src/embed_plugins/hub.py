@@ -1,0 +1,148 @@
+"""Model name or path -> a local folder holding the model's files.
+
+Resolution order (the first that holds the model's ONNX file wins):
+
+1. an explicit local folder (``model_path=``);
+2. the offline models directory, ``$EMBED_PLUGINS_MODELS_DIR/<org>/<name>/``,
+   laid out like the Hub repository (several directories may be given,
+   separated by ``os.pathsep``);
+3. the Hugging Face cache (``cache_dir`` or huggingface_hub's default), with no
+   network access;
+4. a download with ``huggingface_hub.snapshot_download`` of only the files the
+   model needs (skipped when ``local_files_only`` or ``HF_HUB_OFFLINE`` is set;
+   ``HF_ENDPOINT`` and ``HF_TOKEN`` are honoured by huggingface_hub itself).
+
+When nothing works, :class:`~embed_plugins.errors.ModelNotFoundError` lists
+every place tried and why it failed.  Names are checked before they touch the
+filesystem: a name can never escape the directory it is looked up in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from .catalog.spec import ModelSpec
+from .errors import ModelNotFoundError
+
+MODELS_DIR_ENV = "EMBED_PLUGINS_MODELS_DIR"
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+
+
+def check_repo_id(name: str) -> str:
+    """Reject anything but ``name`` or ``org/name`` made of safe characters.
+
+    ``..`` segments, absolute paths, backslashes and empty parts are refused, so
+    joining the name to a directory can never leave that directory.
+    """
+    if not isinstance(name, str) or not name:
+        raise ModelNotFoundError(f"model name must be a non-empty string, got {name!r}")
+    parts = name.split("/")
+    if (
+        not _REPO_ID.match(name)
+        or any(part in {".", ".."} or part.endswith(".") for part in parts)
+        or ".." in name
+    ):
+        raise ModelNotFoundError(
+            f"invalid model name {name!r}: expected a Hub id like 'org/name'. "
+            "To load a model from a local folder, pass model_path='/path/to/folder'."
+        )
+    return name
+
+
+def models_dirs() -> list[Path]:
+    """The offline model directories named by ``$EMBED_PLUGINS_MODELS_DIR``."""
+    value = os.environ.get(MODELS_DIR_ENV, "")
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]
+
+
+def _unique(names: Iterable[str | None]) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def _has_model(folder: Path, spec: ModelSpec) -> bool:
+    return (folder / spec.model_file).is_file()
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def resolve_model_dir(
+    spec: ModelSpec,
+    *,
+    model_path: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+) -> Path:
+    """Find (or fetch) the folder holding ``spec``'s files; see the module docstring."""
+    tried: list[str] = []
+    if model_path is not None:
+        folder = Path(model_path).expanduser()
+        if _has_model(folder, spec):
+            return folder
+        raise ModelNotFoundError(
+            f"model {spec.model!r}: model_path {str(folder)!r} does not contain {spec.model_file}"
+        )
+
+    repo_ids = [check_repo_id(n) for n in _unique([spec.hf_repo, spec.model])]
+    for base in models_dirs():
+        for repo_id in repo_ids:
+            folder = base / repo_id
+            if _has_model(folder, spec):
+                return folder
+            tried.append(f"{MODELS_DIR_ENV}: {folder / spec.model_file} (not found)")
+    if not models_dirs():
+        tried.append(f"{MODELS_DIR_ENV}: not set")
+
+    if spec.hf_repo is not None:
+        repo_id = check_repo_id(spec.hf_repo)
+        from huggingface_hub import snapshot_download
+
+        patterns = list(spec.files())
+        try:
+            folder = Path(
+                snapshot_download(
+                    repo_id, allow_patterns=patterns, cache_dir=cache_dir, local_files_only=True
+                )
+            )
+            if _has_model(folder, spec):
+                return folder
+            tried.append(f"Hugging Face cache: {folder} lacks {spec.model_file}")
+        except Exception as exc:  # huggingface_hub raises several unrelated types here
+            tried.append(f"Hugging Face cache ({cache_dir or 'default'}): {type(exc).__name__}")
+
+        if local_files_only or _hub_offline():
+            reason = "local_files_only=True" if local_files_only else "HF_HUB_OFFLINE is set"
+            tried.append(f"download of {repo_id}: skipped ({reason})")
+        else:
+            try:
+                folder = Path(
+                    snapshot_download(repo_id, allow_patterns=patterns, cache_dir=cache_dir)
+                )
+                if _has_model(folder, spec):
+                    return folder
+                tried.append(f"download of {repo_id}: repository has no {spec.model_file}")
+            except Exception as exc:  # network, auth, missing repo: all reported below
+                tried.append(f"download of {repo_id}: {type(exc).__name__}: {_first_line(exc)}")
+
+    lines = "\n".join(f"  - {t}" for t in tried)
+    raise ModelNotFoundError(
+        f"could not find the files of model {spec.model!r}. Tried:\n{lines}\n"
+        f"Set {MODELS_DIR_ENV} to a folder holding <org>/<name>/ copies of the Hub "
+        "repositories, pass model_path=, or allow downloads from the Hugging Face Hub."
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""

@@ -1,0 +1,170 @@
+"""``TextEmbedding``: dense text embeddings with fastembed's call shapes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ..catalog.spec import DenseSpec
+from ..engine.pipeline import Task
+from ..engine.runner import as_items, check_text
+from ..engine.session import Provider
+from ..families.dense import build_dense, spec_from_folder
+from .base import ModelBase, reject_unknown
+
+FloatArray = npt.NDArray[np.float32]
+
+DEFAULT_BATCH_SIZE = 256
+_CALL_KWARGS = ("batch_size", "parallel")
+
+
+def _check_truncate_dim(truncate_dim: int | None) -> int | None:
+    if truncate_dim is None:
+        return None
+    if isinstance(truncate_dim, bool) or not isinstance(truncate_dim, int) or truncate_dim < 1:
+        raise ValueError(f"truncate_dim must be a positive int, got {truncate_dim!r}")
+    return truncate_dim
+
+
+class TextEmbedding(ModelBase):
+    """Dense text embeddings from an ONNX model.
+
+    ``embed`` applies no prefix; ``query_embed`` and ``passage_embed`` apply the
+    model's query / passage prefixes (E5's ``"query: "``, BGE's retrieval
+    instruction, nomic's ``"search_query: "``...).
+
+    Example::
+
+        model = TextEmbedding("sentence-transformers/all-MiniLM-L6-v2")
+        vectors = list(model.embed(["hello world", "bonjour"]))
+    """
+
+    family: ClassVar[str] = "dense"
+    default_model: ClassVar[str] = "BAAI/bge-small-en-v1.5"
+    spec_type: ClassVar[type[DenseSpec]] = DenseSpec
+    build_pipeline = staticmethod(build_dense)
+    spec: DenseSpec
+
+    def __init__(
+        self,
+        model_name: str = default_model,
+        cache_dir: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+        providers: Sequence[Provider] | None = None,
+        cuda: bool = False,
+        device_ids: Sequence[int] | None = None,
+        lazy_load: bool = False,
+        *,
+        device: str | None = None,
+        model_path: str | os.PathLike[str] | None = None,
+        specific_model_path: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        spec: DenseSpec | None = None,
+        max_length: int | None = None,
+        truncate_dim: int | None = None,
+        graph_optimization: str = "all",
+        **kwargs: Any,
+    ) -> None:
+        reject_unknown("TextEmbedding()", kwargs, [*self._init_kwargs()])
+        if spec is not None and model_name == self.default_model:
+            model_name = spec.model
+        super().__init__(
+            model_name,
+            cache_dir,
+            threads,
+            providers,
+            cuda,
+            device_ids,
+            lazy_load=True,
+            device=device,
+            model_path=model_path,
+            specific_model_path=specific_model_path,
+            local_files_only=local_files_only,
+            spec=spec,
+            max_length=max_length,
+            graph_optimization=graph_optimization,
+            options={"truncate_dim": _check_truncate_dim(truncate_dim)},
+        )
+        if truncate_dim is not None and truncate_dim > self.spec.dim:
+            raise ValueError(
+                f"truncate_dim={truncate_dim} exceeds {self.model_name}'s dimension {self.spec.dim}"
+            )
+        if not lazy_load:
+            self._runner.pipeline()
+
+    @staticmethod
+    def _init_kwargs() -> tuple[str, ...]:
+        from .base import COMMON_INIT_KWARGS
+
+        return (*COMMON_INIT_KWARGS, "truncate_dim")
+
+    @classmethod
+    def spec_from_folder(cls, folder: Path, name: str) -> DenseSpec:
+        return spec_from_folder(folder, name)
+
+    @property
+    def embedding_size(self) -> int:
+        """Length of the returned vectors (``truncate_dim`` when set)."""
+        cut = self._recipe.options.get("truncate_dim")
+        return min(cut, self.spec.dim) if cut else self.spec.dim
+
+    # -- embedding ---------------------------------------------------------------
+    def embed(
+        self,
+        documents: str | Iterable[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        parallel: int | None = None,
+        **kwargs: Any,
+    ) -> Iterator[FloatArray]:
+        """One float32 vector per document, in input order, with no prefix applied."""
+        return self._embed("embed", "document", documents, batch_size, parallel, kwargs)
+
+    def query_embed(
+        self,
+        query: str | Iterable[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        parallel: int | None = None,
+        **kwargs: Any,
+    ) -> Iterator[FloatArray]:
+        """Like :meth:`embed`, with the model's query prefix applied."""
+        return self._embed("query_embed", "query", query, batch_size, parallel, kwargs)
+
+    def passage_embed(
+        self,
+        texts: str | Iterable[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        parallel: int | None = None,
+        **kwargs: Any,
+    ) -> Iterator[FloatArray]:
+        """Like :meth:`embed`, with the model's passage prefix applied."""
+        return self._embed("passage_embed", "passage", texts, batch_size, parallel, kwargs)
+
+    def _embed(
+        self,
+        method: str,
+        task: Task,
+        documents: Any,
+        batch_size: int,
+        parallel: int | None,
+        kwargs: dict[str, Any],
+    ) -> Iterator[FloatArray]:
+        reject_unknown(f"TextEmbedding.{method}()", kwargs, _CALL_KWARGS)
+        items = as_items(documents)
+        return self._runner.run(
+            items, batch_size=batch_size, task=task, validate=check_text, parallel=parallel
+        )
+
+    def token_count(self, texts: str | Iterable[str], batch_size: int = 1024, **kwargs: Any) -> int:
+        """Tokens the model sees for ``texts`` (after truncation, special tokens included)."""
+        reject_unknown("TextEmbedding.token_count()", kwargs, ("batch_size",))
+        items = [check_text(t, i) for i, t in enumerate(as_items(texts))]
+        pipeline: Any = self._runner.pipeline()
+        total = 0
+        for start in range(0, len(items), batch_size):
+            total += int(pipeline.token_count(items[start : start + batch_size], "document"))
+        return total

@@ -1,0 +1,70 @@
+"""Frozen, typed result types shared by every family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+#: The one index dtype of every sparse vector: int64 holds every 32-bit hash
+#: (signed or unsigned) and every vocabulary id without overflow.
+SPARSE_INDEX_DTYPE = np.int64
+SPARSE_VALUE_DTYPE = np.float32
+
+
+@dataclass(frozen=True, eq=False)
+class SparseVector:
+    """A sparse vector: parallel ``indices`` (int64) and ``values`` (float32) arrays.
+
+    Indices are unique and sorted ascending.  Construct with
+    :meth:`SparseVector.create` to get the dtypes and ordering enforced.
+    """
+
+    indices: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float32]
+
+    @classmethod
+    def create(cls, indices: npt.ArrayLike, values: npt.ArrayLike) -> SparseVector:
+        idx = np.asarray(indices, dtype=SPARSE_INDEX_DTYPE).reshape(-1)
+        val = np.asarray(values, dtype=SPARSE_VALUE_DTYPE).reshape(-1)
+        if idx.shape != val.shape:
+            raise ValueError(f"indices {idx.shape} and values {val.shape} differ in length")
+        order = np.argsort(idx, kind="stable")
+        idx, val = idx[order], val[order]
+        if idx.size > 1 and np.any(idx[1:] == idx[:-1]):
+            raise ValueError("indices must be unique")
+        idx.setflags(write=False)
+        val.setflags(write=False)
+        return cls(indices=idx, values=val)
+
+    @classmethod
+    def empty(cls) -> SparseVector:
+        return cls.create(np.empty(0, SPARSE_INDEX_DTYPE), np.empty(0, SPARSE_VALUE_DTYPE))
+
+    def __len__(self) -> int:
+        return int(self.indices.size)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SparseVector):
+            return NotImplemented
+        return bool(
+            np.array_equal(self.indices, other.indices) and np.array_equal(self.values, other.values)
+        )
+
+    def as_dict(self) -> dict[int, float]:
+        """``{index: value}`` with plain Python numbers."""
+        return {int(i): float(v) for i, v in zip(self.indices, self.values)}
+
+    def as_object(self) -> dict[str, list[int] | list[float]]:
+        """``{"indices": [...], "values": [...]}`` with plain Python numbers (Qdrant's shape)."""
+        return {"indices": self.indices.tolist(), "values": self.values.tolist()}
+
+
+@dataclass(frozen=True)
+class RerankResult:
+    """One reranked document: its position in the input, its score, and (optionally) the text."""
+
+    index: int
+    score: float
+    document: str | None = None

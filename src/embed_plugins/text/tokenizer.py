@@ -1,0 +1,166 @@
+"""Tokenisation for every text family: ``tokenizer.json`` in, padded int arrays out.
+
+The tokenizer's own padding and truncation settings are ignored (some repos
+ship ``Fixed(128)`` padding); truncation is set from the model's real limit
+(:func:`embed_plugins.text.config.truncation_length`) and batches are padded
+here, to the longest row, on the right.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+import numpy as np
+import numpy.typing as npt
+from tokenizers import Encoding, Tokenizer
+
+from ..errors import ModelLoadError
+from .config import pad_token_id, read_json, truncation_length
+
+IntArray = npt.NDArray[np.int64]
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_WHITESPACE = re.compile(r"\s")
+#: Texts longer than ``max_length * _CUT_FACTOR`` characters are tokenised from a
+#: prefix first (see :meth:`TextTokenizer._encode_long`).
+_CUT_FACTOR = 24
+
+
+def clean_surrogates(text: str) -> str:
+    """Join valid surrogate pairs, replace lone surrogates with U+FFFD.
+
+    Lone surrogates cannot be encoded as UTF-8 and make ``tokenizers`` raise; a
+    user who got such a string from a lossy decoder expects it embedded, not a crash.
+    """
+    if not _SURROGATES.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+@dataclass(frozen=True)
+class TextBatch:
+    """One padded batch: ``(rows, seq)`` int64 arrays, right-padded."""
+
+    input_ids: IntArray
+    attention_mask: IntArray
+    token_type_ids: IntArray
+
+    @property
+    def lengths(self) -> IntArray:
+        return self.attention_mask.sum(axis=1)
+
+    def feeds(self) -> dict[str, IntArray]:
+        return {
+            "input_ids": self.input_ids,
+            "attention_mask": self.attention_mask,
+            "token_type_ids": self.token_type_ids,
+        }
+
+
+class TextTokenizer:
+    """A ``tokenizers.Tokenizer`` with the model's truncation and our padding."""
+
+    def __init__(self, tokenizer: Tokenizer, max_length: int, pad_id: int) -> None:
+        if max_length <= 0:
+            raise ValueError(f"max_length must be positive, got {max_length}")
+        self.max_length = max_length
+        self.pad_id = pad_id
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=max_length)
+        self._tokenizer = tokenizer
+        self._encode_batch = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
+        self._untruncated: Tokenizer | None = None
+
+    @classmethod
+    def from_dir(cls, model_dir: Path, max_length: int | None = None) -> TextTokenizer:
+        path = model_dir / "tokenizer.json"
+        if not path.is_file():
+            raise ModelLoadError(f"{model_dir}: no tokenizer.json")
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+        except Exception as exc:  # tokenizers raises plain Exception subclasses
+            raise ModelLoadError(f"cannot load {path}: {exc}") from exc
+        raw = read_json(path)
+        return cls(tokenizer, truncation_length(model_dir, max_length), pad_token_id(model_dir, raw))
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self._tokenizer
+
+    def token_to_id(self, token: str) -> int | None:
+        value = self._tokenizer.token_to_id(token)
+        return None if value is None else int(value)
+
+    # -- encoding -----------------------------------------------------------
+    def encode(self, texts: Sequence[str]) -> list[Encoding]:
+        """Truncated, unpadded encodings (special tokens added), one per text."""
+        try:
+            encodings: list[Encoding] = self._encode_batch(list(texts))
+        except TypeError:
+            encodings = self._encode_batch([clean_surrogates(t) for t in texts])
+        return encodings
+
+    def encode_texts(self, texts: Sequence[str]) -> list[Encoding]:
+        """Like :meth:`encode`, but very long texts are tokenised from a prefix.
+
+        A prefix cut at whitespace that already holds more than ``max_length``
+        tokens truncates to exactly what the whole text truncates to, so a 1 MB
+        string costs what a 10 KB one does.
+        """
+        limit = self.max_length * _CUT_FACTOR
+        if all(len(t) <= limit for t in texts):
+            return self.encode(texts)
+        short = [t if len(t) <= limit else "" for t in texts]
+        encodings = self.encode(short)
+        for i, text in enumerate(texts):
+            if len(text) > limit:
+                encodings[i] = self._encode_long(text, limit)
+        return encodings
+
+    def _encode_long(self, text: str, limit: int) -> Encoding:
+        text = clean_surrogates(text)
+        if self._untruncated is None:
+            self._untruncated = Tokenizer.from_str(self._tokenizer.to_str())
+            self._untruncated.no_truncation()
+            self._untruncated.no_padding()
+        cut = limit
+        while cut < len(text):
+            space = _WHITESPACE.search(text, cut)
+            if space is None:
+                break
+            prefix = text[: space.start()]
+            n_tokens = len(self._untruncated.encode(prefix, add_special_tokens=False).ids)
+            if n_tokens > self.max_length:
+                return self._tokenizer.encode(prefix)
+            cut *= 4
+        return self._tokenizer.encode(text)
+
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Encoding]:
+        """Truncated (longest-first), unpadded pair encodings with segment ids."""
+        items = [(a, b) for a, b in pairs]
+        try:
+            encodings: list[Encoding] = self._encode_batch(items)
+        except TypeError:
+            cleaned = [(clean_surrogates(a), clean_surrogates(b)) for a, b in items]
+            encodings = self._encode_batch(cleaned)
+        return encodings
+
+    def pad(self, encodings: Sequence[Encoding]) -> TextBatch:
+        """Right-pad to the longest encoding."""
+        rows = len(encodings)
+        width = max((len(e.ids) for e in encodings), default=0)
+        input_ids = np.full((rows, width), self.pad_id, dtype=np.int64)
+        attention_mask = np.zeros((rows, width), dtype=np.int64)
+        token_type_ids = np.zeros((rows, width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            input_ids[row, :n] = enc.ids
+            attention_mask[row, :n] = enc.attention_mask
+            token_type_ids[row, :n] = enc.type_ids
+        return TextBatch(input_ids, attention_mask, token_type_ids)
+
+    def count(self, texts: Sequence[str]) -> int:
+        """Tokens the model sees for these texts (truncated, special tokens included)."""
+        return sum(len(e.ids) for e in self.encode_texts(texts))
