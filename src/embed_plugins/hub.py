@@ -42,7 +42,7 @@ def check_repo_id(name: str) -> str:
         raise ModelNotFoundError(f"model name must be a non-empty string, got {name!r}")
     parts = name.split("/")
     if (
-        not _REPO_ID.match(name)
+        not _REPO_ID.fullmatch(name)
         or any(part in {".", ".."} or part.endswith(".") for part in parts)
         or ".." in name
     ):

@@ -9,12 +9,15 @@ bounded by the window size.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 from ..errors import InputTypeError
 from .batching import windows
 from .pipeline import Pipeline, PipelineRecipe, Task
+from .pool import WorkerPool
+from .session import default_threads
 
 Out = TypeVar("Out")
 
@@ -62,7 +65,9 @@ class ModelRunner(Generic[Out]):
     def __init__(self, recipe: PipelineRecipe, *, lazy: bool = False) -> None:
         self.recipe = recipe
         self._pipeline: Pipeline[Any, Out] | None = None
+        self._pool: WorkerPool | None = None
         self._lock = threading.Lock()
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         if not lazy:
             self.pipeline()
 
@@ -84,12 +89,34 @@ class ModelRunner(Generic[Out]):
         task: Task,
         validate: Validator = check_text,
         parallel: int | None = None,
+        size_hint: Callable[[Any], int] = len,
     ) -> Iterator[Out]:
-        """Results in input order; a generator, so nothing runs until iterated."""
+        """Results in input order; a generator, so nothing runs until iterated.
+
+        ``parallel=None`` runs in this process; ``parallel=N`` on the model's
+        worker pool of N processes (``0``: one per core), started on first use
+        and reused by later calls.
+        """
         check_batch_size(batch_size)
-        if parallel is not None:
-            raise NotImplementedError("parallel workers arrive with the throughput issue")
-        return self._run_local(items, batch_size, task, validate)
+        if parallel is None:
+            return self._run_local(items, batch_size, task, validate)
+        pool = self.pool(check_parallel(parallel))
+        return pool.run(items, batch_size, task, validate, size_hint)
+
+    def pool(self, n_workers: int) -> WorkerPool:
+        """The model's worker pool with ``n_workers`` workers (a broken one is replaced)."""
+        with self._lock:
+            pool = self._pool
+            if pool is not None and (pool.size != n_workers or not pool.healthy):
+                pool.close()
+                pool = None
+            if pool is None:
+                pool = WorkerPool(self.recipe, n_workers)
+                self._pool = pool
+                if self._finalizer is not None:
+                    self._finalizer.detach()
+                self._finalizer = weakref.finalize(self, pool.close)
+            return pool
 
     def _run_local(
         self, items: Iterable[Any], batch_size: int, task: Task, validate: Validator
@@ -106,4 +133,18 @@ class ModelRunner(Generic[Out]):
         return self.pipeline().process(items, batch_size, task)
 
     def close(self) -> None:
-        """Release the worker pool, if any (the in-process session stays usable)."""
+        """Stop the worker pool, if any (the in-process session stays usable)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+
+
+def check_parallel(parallel: Any) -> int:
+    """``parallel`` as a worker count: ``0`` means one per core."""
+    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 0:
+        raise ValueError(f"parallel must be None or an int >= 0, got {parallel!r}")
+    return default_threads() if parallel == 0 else parallel

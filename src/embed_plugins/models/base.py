@@ -108,7 +108,12 @@ class ModelBase:
         name = model_name if model_name is not None else (spec.model if spec else self.default_model)
         if not isinstance(name, str):
             raise TypeError(f"model_name must be a str, got {type(name).__name__}")
-        resolved_spec = spec or self._find_spec(name, path)
+        if spec is None and model_name is None and path is not None:
+            # A folder and no name: describe the folder itself, never the default model.
+            folder = Path(path).expanduser()
+            resolved_spec = self.spec_from_folder(folder, folder.name)
+        else:
+            resolved_spec = spec or self._find_spec(name, path)
         if max_length is not None:
             if not isinstance(max_length, int) or max_length < 1:
                 raise ValueError(f"max_length must be a positive int, got {max_length!r}")

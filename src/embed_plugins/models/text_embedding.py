@@ -52,7 +52,7 @@ class TextEmbedding(ModelBase):
 
     def __init__(
         self,
-        model_name: str = default_model,
+        model_name: str | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         threads: int | None = None,
         providers: Sequence[Provider] | None = None,
@@ -71,7 +71,7 @@ class TextEmbedding(ModelBase):
         **kwargs: Any,
     ) -> None:
         reject_unknown("TextEmbedding()", kwargs, [*self._init_kwargs()])
-        if spec is not None and model_name == self.default_model:
+        if spec is not None and model_name in (None, self.default_model):
             model_name = spec.model
         super().__init__(
             model_name,

@@ -102,6 +102,31 @@ _ST_POOLING_KEYS = (
     ("pooling_mode_mean_tokens", "mean"),
     ("pooling_mode_lasttoken", "last_token"),
 )
+#: sentence-transformers >= 5 writes one ``pooling_mode`` key (a name or a list of names).
+_ST_POOLING_MODES = {"cls": "cls", "mean": "mean", "lasttoken": "last_token"}
+
+
+def _module_class(module: Any) -> str:
+    """The class name of a modules.json entry: ``sentence_transformers.models.Pooling`` and
+    ``sentence_transformers.sentence_transformer.modules.pooling.Pooling`` are both Pooling."""
+    kind = str(module.get("type", "")) if isinstance(module, dict) else ""
+    return kind.rsplit(".", 1)[-1]
+
+
+def _pooling_modes(cfg: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(supported modes, unsupported modes) named by a Pooling config, old or new style."""
+    if "pooling_mode" in cfg:
+        value = cfg["pooling_mode"]
+        names = [value] if isinstance(value, str) else list(value or [])
+        modes = [_ST_POOLING_MODES[n] for n in names if n in _ST_POOLING_MODES]
+        return modes, [str(n) for n in names if n not in _ST_POOLING_MODES]
+    modes = [name for key, name in _ST_POOLING_KEYS if cfg.get(key)]
+    others = [
+        k
+        for k, v in cfg.items()
+        if k.startswith("pooling_mode_") and v and k not in dict(_ST_POOLING_KEYS)
+    ]
+    return modes, others
 
 
 def read_sentence_transformers(model_dir: Path) -> SentenceTransformersConfig | None:
@@ -121,24 +146,19 @@ def read_sentence_transformers(model_dir: Path) -> SentenceTransformersConfig | 
     dim: int | None = None
     normalize = False
     for module in modules if isinstance(modules, list) else []:
-        kind = str(module.get("type", ""))
-        if kind.endswith("models.Normalize"):
+        kind = _module_class(module)
+        if kind == "Normalize":
             normalize = True
-        elif kind.endswith("models.Pooling"):
+        elif kind == "Pooling":
             path = model_dir / str(module.get("path", "")) / "config.json"
             cfg = read_json(path)
-            modes = [name for key, name in _ST_POOLING_KEYS if cfg.get(key)]
-            others = [
-                k
-                for k, v in cfg.items()
-                if k.startswith("pooling_mode_") and v and k not in dict(_ST_POOLING_KEYS)
-            ]
+            modes, others = _pooling_modes(cfg)
             if others or len(modes) != 1:
                 raise ModelLoadError(
                     f"{path}: unsupported pooling {others or modes}; supported: cls, mean, last_token"
                 )
             pooling = modes[0]
-            dim_value = cfg.get("word_embedding_dimension")
+            dim_value = cfg.get("word_embedding_dimension", cfg.get("embedding_dimension"))
             dim = int(dim_value) if isinstance(dim_value, int) else None
     st = _optional_json(model_dir / "sentence_bert_config.json")
     msl = st.get("max_seq_length")

@@ -131,8 +131,13 @@ class TextTokenizer:
             if space is None:
                 break
             prefix = text[: space.start()]
-            n_tokens = len(self._untruncated.encode(prefix, add_special_tokens=False).ids)
-            if n_tokens > self.max_length:
+            # The text after the cut may still join the prefix's last word (BERT's
+            # normaliser deletes form feeds and other control "whitespace"), so only
+            # the tokens before that word are settled; they alone must pass max_length.
+            word_ids = self._untruncated.encode(prefix, add_special_tokens=False).word_ids
+            last_word = word_ids[-1] if word_ids else None
+            settled = sum(1 for w in word_ids if w != last_word)
+            if settled > self.max_length:
                 return self._tokenizer.encode(prefix)
             cut *= 4
         return self._tokenizer.encode(text)

@@ -1,0 +1,676 @@
+"""BM25 as sparse vectors, identical to fastembed 0.9.1's ``Qdrant/bm25``.
+
+No ONNX and no multiprocessing here: pure functions and one small class,
+:class:`Bm25`.  The vectors are meant for a Qdrant sparse index with the
+``idf`` modifier: the document side carries the BM25 term-frequency part, the
+query side marks each query term with 1.0, and Qdrant supplies the IDF.
+
+The rules (read from fastembed 0.9.1, ``fastembed/sparse/bm25.py``,
+``fastembed/sparse/utils/tokenizer.py`` and ``fastembed/common/utils.py``)
+--------------------------------------------------------------------------
+
+1. **Words.**  fastembed replaces every character that is neither a word
+   character nor whitespace (``[^\\w\\s]``, Python ``re``) with a space, then
+   lower-cases the whole text (``str.lower``), replaces every non-word
+   character with a space, and splits.  So a token is a maximal run of ``\\w``
+   characters (Unicode letters, digits -- any ``str.isalnum`` character -- and
+   ``_``) of the lower-cased text.  Consequences kept here on purpose:
+
+   * punctuation splits words: ``don't`` -> ``don``, ``t``; ``3.14`` -> ``3``,
+     ``14``; ``e-mail`` -> ``e``, ``mail``; ``_`` joins: ``snake_case`` stays
+     one token;
+   * combining marks (Unicode category ``M``: Arabic harakat, Indic vowel
+     signs, a decomposed accent) are not ``\\w``, so they split a word:
+     ``தமிழ்`` -> ``தம``, ``ழ``.  (fastembed's main branch has since changed
+     this; 0.9.1, the released version, splits, and so do we);
+   * ``İ`` lower-cases to ``i`` + U+0307 (a combining mark), so ``İstanbul``
+     -> ``i``, ``stanbul``; a final ``Σ`` lower-cases to ``ς``.
+   * CJK text has no spaces, so a run of Han characters is one token.
+
+2. **Filters**, in fastembed's order, on each lower-cased token ``t``:
+   drop it if it is a single punctuation character (Unicode category ``P*``;
+   among word characters only ``_`` is), if ``t.lower()`` is in the
+   language's stopword list, or if ``len(t) > token_max_length`` (40: longer
+   tokens are dropped, not truncated).
+
+3. **Stemming.**  Snowball, through ``py_rust_stemmers.SnowballStemmer``
+   (the Rust ``rust-stemmers`` crate, the stemmer fastembed uses; the newer
+   pure-Python ``snowballstemmer`` gives different stems for e.g. English
+   ``added``, Dutch, German and Russian).  A token whose stem is empty is
+   dropped.  ``disable_stemmer=True`` keeps the lower-cased token as is *and
+   turns the stopword list off* (fastembed does both).
+
+4. **Document length** ``len`` is the number of tokens left after steps 2
+   and 3 (stopwords, over-long tokens and lone ``_`` do not count).
+
+5. **Term weight** of a stem occurring ``tf`` times::
+
+       tf * (k + 1) / (tf + k * (1 - b + b * len / avg_len))
+
+   with ``k=1.2``, ``b=0.75``, ``avg_len=256.0`` by default, evaluated in
+   float64 in exactly fastembed's operation order, then stored as float32.
+
+6. **Index** of a stem: MurmurHash3 x86 32-bit of its UTF-8 bytes, seed 0,
+   read as a *signed* int32 (``mmh3.hash``), and its absolute value.  fastembed
+   0.9.1 takes ``abs`` of a Python ``int``, so the hash ``-2**31`` gives index
+   ``2**31`` (the token ``ad1u66pi``) on both its document and query paths;
+   earlier fastembed releases kept indices in int32 and overflowed there.
+   Our indices are int64 with the same values, ``0 <= index <= 2**31``, so
+   they equal fastembed 0.9.1's everywhere.
+
+7. **Queries** get the same tokens and stems; each distinct index appears
+   once with value 1.0.
+
+Where we differ from fastembed 0.9.1, on purpose
+-------------------------------------------------
+
+* ``abs`` maps the hashes ``h`` and ``-h`` to one index, so two different
+  stems can share an index (``kitchen`` and ``prostaglandin``, say).  When both
+  occur in one document, fastembed keeps the weight of whichever stem was
+  seen first-last and drops the other (the result depends on word order).
+  We count both towards the shared index, as one term with ``tf = tf1 + tf2``
+  -- the only order-independent reading, and the one the index can see.
+  Documents without such a pair (all but a few in a million) are identical.
+* Values are float32 (fastembed returns float64); indices are sorted ascending
+  (fastembed keeps first-occurrence order).  Each value is fastembed's float64
+  value rounded to float32.
+* Bad input is an error: non-``str`` items raise
+  :class:`~embed_plugins.errors.InvalidInputError` naming the index.
+
+Speed
+-----
+
+fastembed does per-token Python work.  Here a document is split once with
+``str.split`` (whitespace is a token boundary under rule 1, so nothing
+changes), and each whitespace-separated chunk (``"dog."``, ``"(the"``) is
+looked up in a per-instance dictionary that maps it straight to its index, to
+"nothing kept", or to a code for a short list of indices (``"3.14"``).  Only
+chunks never seen before go through the rules above, the stemmer and the hash.
+Counting, document lengths and weights for a batch of texts are one
+``np.unique`` over packed ``(text, index)`` keys and one numpy expression.
+The caches are bounded (cleared between batches when full).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+import struct
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from itertools import compress, repeat
+from importlib import resources
+from operator import is_
+
+import numpy as np
+from py_rust_stemmers import SnowballStemmer
+
+from embed_plugins.errors import InvalidInputError
+from embed_plugins.results import SPARSE_INDEX_DTYPE, SPARSE_VALUE_DTYPE, SparseVector
+
+__all__ = [
+    "DEFAULT_AVG_LEN",
+    "DEFAULT_B",
+    "DEFAULT_K",
+    "DEFAULT_TOKEN_MAX_LENGTH",
+    "SUPPORTED_LANGUAGES",
+    "Bm25",
+    "bm25_weights",
+    "load_stopwords",
+    "murmurhash3_32",
+    "murmurhash3_32_many",
+    "token_id",
+    "token_ids_many",
+]
+
+DEFAULT_K = 1.2
+DEFAULT_B = 0.75
+DEFAULT_AVG_LEN = 256.0
+#: fastembed's ``token_max_length``: longer tokens are dropped.
+DEFAULT_TOKEN_MAX_LENGTH = 40
+
+#: Languages with both a Snowball stemmer in ``py_rust_stemmers`` and a
+#: stopword list under ``data/stopwords/`` (fastembed 0.9.1's list).  Tamil's
+#: stopword file is empty on purpose: fastembed's ``Qdrant/bm25`` repository
+#: has no Tamil list, so fastembed removes no Tamil stopwords.
+SUPPORTED_LANGUAGES: tuple[str, ...] = (
+    "arabic",
+    "danish",
+    "dutch",
+    "english",
+    "finnish",
+    "french",
+    "german",
+    "greek",
+    "hungarian",
+    "italian",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "russian",
+    "spanish",
+    "swedish",
+    "tamil",
+    "turkish",
+)
+
+# A run of word characters (rule 1) and the characters fastembed blanks before lower-casing.
+_WORD = re.compile(r"\w+")
+_NOT_WORD_NOR_SPACE = re.compile(r"[^\w\s]")
+# Common non-word characters around words ("dog.", "(the", "“quote”"): a chunk that is a run
+# of letters and digits once these are stripped from its ends is one token.  Not "_": it is \w.
+_EDGE_PUNCTUATION = "".join(c for c in string.punctuation if c != "_") + "‘’“”«»–—…"
+
+# Codes of the chunk cache besides an index (>= 0): _DROP for a chunk that keeps no token, and
+# _FIRST_MULTI - j for the j-th chunk that keeps two or more tokens (see Bm25._multi).
+_DROP = -1
+_FIRST_MULTI = -2
+
+# Cache bounds.  A full cache is cleared before the next batch of documents.
+_MAX_CACHED_CHUNKS = 1 << 17
+_MAX_CACHED_CHARS = 1 << 22
+# Documents per numpy pass (bounds the memory of one pass, not the result).
+_BATCH_DOCS = 512
+
+_MASK32 = 0xFFFFFFFF
+_MAX_VECTOR_HASH_BYTES = 256
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def murmurhash3_32(data: bytes, seed: int = 0) -> int:
+    """MurmurHash3 x86 32-bit of ``data`` as an unsigned int in ``[0, 2**32)``.
+
+    Pure Python; the reference algorithm of Austin Appleby's ``MurmurHash3.cpp``
+    (blocks read little-endian, as on x86).  ``mmh3.hash(data, seed,
+    signed=False)`` gives the same number.
+    """
+    length = len(data)
+    h = seed & _MASK32
+    nblocks = length >> 2
+    if nblocks:
+        for k in struct.unpack_from(f"<{nblocks}I", data):
+            k = (k * 0xCC9E2D51) & _MASK32
+            k = ((k << 15) | (k >> 17)) & _MASK32
+            k = (k * 0x1B873593) & _MASK32
+            h ^= k
+            h = ((h << 13) | (h >> 19)) & _MASK32
+            h = (h * 5 + 0xE6546B64) & _MASK32
+    tail = length & 3
+    if tail:
+        k = int.from_bytes(data[length - tail :], "little")
+        k = (k * 0xCC9E2D51) & _MASK32
+        k = ((k << 15) | (k >> 17)) & _MASK32
+        k = (k * 0x1B873593) & _MASK32
+        h ^= k
+    h ^= length
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & _MASK32
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & _MASK32
+    h ^= h >> 16
+    return h
+
+
+def murmurhash3_32_many(items: Sequence[bytes], seed: int = 0) -> np.ndarray:
+    """:func:`murmurhash3_32` of many byte strings at once, as uint32.
+
+    Vectorised with numpy over the items (uint32 arithmetic wraps like the C
+    code); items longer than 256 bytes, which would make the padded block
+    matrix large, go through :func:`murmurhash3_32` one by one.
+    """
+    out = np.empty(len(items), dtype=np.uint32)
+    lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+    long_items = np.flatnonzero(lengths > _MAX_VECTOR_HASH_BYTES)
+    for i in long_items.tolist():
+        out[i] = murmurhash3_32(items[i], seed)
+    if long_items.size:
+        short_items = np.flatnonzero(lengths <= _MAX_VECTOR_HASH_BYTES)
+        out[short_items] = _murmurhash3_32_short([items[i] for i in short_items.tolist()], seed)
+    else:
+        out[:] = _murmurhash3_32_short(items, seed)
+    return out
+
+
+def _murmurhash3_32_short(items: Sequence[bytes], seed: int) -> np.ndarray:
+    count = len(items)
+    if count == 0:
+        return np.zeros(0, dtype=np.uint32)
+    lengths = np.fromiter(map(len, items), dtype=np.int64, count=count)
+    width = int(lengths.max()) // 4 + 1  # whole blocks plus one word for the tail
+    buffer = np.zeros((count, width * 4), dtype=np.uint8)
+    data = np.frombuffer(b"".join(items), dtype=np.uint8)
+    rows = np.repeat(np.arange(count), lengths)
+    cols = np.arange(data.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    buffer[rows, cols] = data
+    words = buffer.view("<u4")  # (count, width) little-endian blocks, zero-padded
+    nblocks = lengths // 4
+    c1, c2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
+    r13, r15, r16, r17, r19 = (np.uint32(n) for n in (13, 15, 16, 17, 19))
+    h = np.full(count, seed & _MASK32, dtype=np.uint32)
+    with np.errstate(over="ignore"):
+        for j in range(width - 1):
+            k = words[:, j] * c1
+            k = ((k << r15) | (k >> r17)) * c2
+            mixed = h ^ k
+            mixed = ((mixed << r13) | (mixed >> r19)) * np.uint32(5) + np.uint32(0xE6546B64)
+            h = np.where(nblocks > j, mixed, h)
+        # The 1-3 tail bytes sit in word nblocks, zero above them (a zero word when no tail).
+        k = words[np.arange(count), nblocks] * c1
+        k = ((k << r15) | (k >> r17)) * c2
+        h = np.where(lengths & 3, h ^ k, h)
+        h ^= lengths.astype(np.uint32)
+        h ^= h >> r16
+        h *= np.uint32(0x85EBCA6B)
+        h ^= h >> np.uint32(13)
+        h *= np.uint32(0xC2B2AE35)
+        h ^= h >> r16
+    return h
+
+
+def token_ids_many(stems: Sequence[str]) -> np.ndarray:
+    """:func:`token_id` of many stems at once, as int64."""
+    hashes = murmurhash3_32_many([stem.encode("utf-8") for stem in stems]).astype(np.int64)
+    return np.where(hashes < 0x80000000, hashes, 0x100000000 - hashes)
+
+
+@lru_cache(maxsize=1 << 16)
+def token_id(stem: str) -> int:
+    """The sparse index of ``stem``: ``abs`` of its signed MurmurHash3 (seed 0).
+
+    Equals fastembed 0.9.1's ``Bm25.compute_token_id``, ``abs(mmh3.hash(stem))``,
+    for every stem; the range is ``[0, 2**31]``.
+    """
+    h = murmurhash3_32(stem.encode("utf-8"))
+    # Signed reading is h - 2**32 for h >= 2**31; its absolute value is 2**32 - h.
+    return h if h < 0x80000000 else 0x100000000 - h
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def bm25_weights(
+    tf: Sequence[int] | np.ndarray,
+    doc_len: int,
+    *,
+    k: float = DEFAULT_K,
+    b: float = DEFAULT_B,
+    avg_len: float = DEFAULT_AVG_LEN,
+) -> np.ndarray:
+    """BM25 term-frequency weights ``tf*(k+1) / (tf + k*(1 - b + b*doc_len/avg_len))``.
+
+    float64, in fastembed's operation order (so each value is bit-identical to
+    fastembed's before the float32 rounding of :class:`~embed_plugins.results.SparseVector`).
+    """
+    counts = np.asarray(tf, dtype=np.float64)
+    return (counts * (k + 1)) / (counts + k * (1 - b + b * doc_len / avg_len))
+
+
+# --------------------------------------------------------------------------- stopwords
+
+
+def load_stopwords(language: str) -> frozenset[str]:
+    """The stopword list shipped for ``language`` (one word a line, UTF-8).
+
+    Raises :class:`~embed_plugins.errors.InvalidInputError` for a language not in
+    :data:`SUPPORTED_LANGUAGES`.
+    """
+    language = _check_language(language)
+    path = resources.files("embed_plugins.families").joinpath("data").joinpath("stopwords")
+    text = path.joinpath(f"{language}.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line)
+
+
+def _check_language(language: object) -> str:
+    if not isinstance(language, str):
+        raise InvalidInputError(
+            f"language must be a str, got {type(language).__name__}; "
+            f"supported: {', '.join(SUPPORTED_LANGUAGES)}"
+        )
+    name = language.strip().lower()
+    if name not in SUPPORTED_LANGUAGES:
+        raise InvalidInputError(
+            f"BM25 has no stemmer and stopword list for language {language!r}; "
+            f"supported: {', '.join(SUPPORTED_LANGUAGES)} "
+            "(or pass disable_stemmer=True to use no stemmer and no stopwords)"
+        )
+    return name
+
+
+def _check_texts(texts: object, what: str) -> list[str]:
+    """``texts`` as a list, every item checked to be a ``str`` (fail before any work)."""
+    if isinstance(texts, (str, bytes)):
+        raise InvalidInputError(
+            f"{what} must be a sequence of str, got a single {type(texts).__name__}; "
+            "wrap it in a list"
+        )
+    if not isinstance(texts, Iterable):
+        raise InvalidInputError(f"{what} must be a sequence of str, got {type(texts).__name__}")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InvalidInputError(
+                f"{what}[{i}] is {type(text).__name__}, not str; BM25 embeds text only"
+            )
+    return texts
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class Bm25:
+    """fastembed-compatible BM25 sparse vectors for documents and queries.
+
+    Args:
+        language: one of :data:`SUPPORTED_LANGUAGES` (case-insensitive).  Not
+            checked when ``disable_stemmer`` is true, since it is then unused.
+        k: term-frequency saturation, ``>= 0``.
+        b: document-length normalisation, in ``[0, 1]``.
+        avg_len: the corpus's average document length in tokens, ``> 0``.
+        token_max_length: tokens longer than this (characters) are dropped.
+        disable_stemmer: keep lower-cased tokens unstemmed and remove no stopwords.
+
+    Instances cache per-chunk results; they are not thread-safe to share between
+    threads that embed at the same moment (use one instance per thread).
+    """
+
+    def __init__(
+        self,
+        language: str = "english",
+        k: float = DEFAULT_K,
+        b: float = DEFAULT_B,
+        avg_len: float = DEFAULT_AVG_LEN,
+        token_max_length: int = DEFAULT_TOKEN_MAX_LENGTH,
+        disable_stemmer: bool = False,
+    ) -> None:
+        if not (isinstance(k, (int, float)) and math.isfinite(k) and k >= 0):
+            raise InvalidInputError(f"k must be a finite number >= 0, got {k!r}")
+        if not (isinstance(b, (int, float)) and 0 <= b <= 1):
+            raise InvalidInputError(f"b must be a number in [0, 1], got {b!r}")
+        if not (isinstance(avg_len, (int, float)) and math.isfinite(avg_len) and avg_len > 0):
+            raise InvalidInputError(f"avg_len must be a finite number > 0, got {avg_len!r}")
+        if isinstance(token_max_length, bool) or not isinstance(token_max_length, int):
+            raise InvalidInputError(
+                f"token_max_length must be an int, got {type(token_max_length).__name__}"
+            )
+        if token_max_length < 1:
+            raise InvalidInputError(f"token_max_length must be >= 1, got {token_max_length}")
+
+        self.disable_stemmer = bool(disable_stemmer)
+        if self.disable_stemmer:
+            if not isinstance(language, str):
+                raise InvalidInputError(f"language must be a str, got {type(language).__name__}")
+            self.language = language.strip().lower()
+            self._stemmer: SnowballStemmer | None = None
+            self._stopwords: frozenset[str] = frozenset()
+        else:
+            self.language = _check_language(language)
+            self._stemmer = SnowballStemmer(self.language)
+            self._stopwords = load_stopwords(self.language)
+        self.k = float(k)
+        self.b = float(b)
+        self.avg_len = float(avg_len)
+        self.token_max_length = token_max_length
+
+        # chunk -> index | _DROP | multi code, and chunk -> token count (for token_count).
+        self._codes: dict[str, int] = {}
+        self._ntokens: dict[str, int] = {}
+        self._cached_chars = 0
+        self._multi = _MultiTable()
+        # lower-cased token -> index | _DROP
+        self._token_ids: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"Bm25(language={self.language!r}, k={self.k}, b={self.b}, "
+            f"avg_len={self.avg_len}, token_max_length={self.token_max_length}, "
+            f"disable_stemmer={self.disable_stemmer})"
+        )
+
+    @property
+    def stopwords(self) -> frozenset[str]:
+        """The stopwords in force (empty when the stemmer is disabled)."""
+        return self._stopwords
+
+    # ------------------------------------------------------------------ rules
+
+    def _stem(self, token: str) -> str:
+        """Rules 2 and 3 for one lower-cased word-character run: its stem, or ``""``."""
+        if not self._stem_input(token):
+            return ""
+        lowered = token.lower()
+        return lowered if self._stemmer is None else self._stemmer.stem_word(lowered)
+
+    @staticmethod
+    def _split_chunk(chunk: str) -> list[str]:
+        """Rule 1 for one whitespace-free chunk: its lower-cased word-character runs."""
+        core = chunk.strip(_EDGE_PUNCTUATION).lower()
+        if core.isalnum():  # the common case: one run, perhaps with punctuation around it
+            return [core]
+        return _WORD.findall(_NOT_WORD_NOR_SPACE.sub(" ", chunk).lower())
+
+    def _add_tokens(self, tokens: Iterable[str]) -> None:
+        """Rules 2, 3 and 6 for tokens not yet in ``_token_ids``: stems and hashes in bulk."""
+        token_ids = self._token_ids
+        kept: list[str] = []
+        for token in tokens:
+            if self._stem_input(token):
+                kept.append(token)
+            else:
+                token_ids[token] = _DROP
+        lowered = [token.lower() for token in kept]
+        stems = lowered if self._stemmer is None else self._stemmer.stem_words(lowered)
+        ids = token_ids_many(stems).tolist()
+        token_ids.update(zip(kept, (index if stem else _DROP for index, stem in zip(ids, stems))))
+
+    def _stem_input(self, token: str) -> bool:
+        """Rule 2: whether a lower-cased token survives the filters and goes to the stemmer."""
+        if len(token) == 1 and unicodedata.category(token)[0] == "P":
+            return False
+        return len(token) <= self.token_max_length and token.lower() not in self._stopwords
+
+    def _resolve(self, chunks: Iterable[str]) -> None:
+        """Store the code and token count of every chunk (none of them cached yet)."""
+        token_ids, codes, ntokens = self._token_ids, self._codes, self._ntokens
+        single: dict[str, str] = {}  # chunk -> its one token
+        other: list[tuple[str, list[str]]] = []  # chunks with zero or several tokens
+        for chunk in chunks:
+            core = chunk.strip(_EDGE_PUNCTUATION).lower()  # _split_chunk's fast path, inlined
+            if core.isalnum():
+                single[chunk] = core
+                continue
+            tokens = _WORD.findall(_NOT_WORD_NOR_SPACE.sub(" ", chunk).lower())
+            if len(tokens) == 1:
+                single[chunk] = tokens[0]
+            else:
+                other.append((chunk, tokens))
+        new = set(single.values())
+        for _, tokens in other:
+            new.update(tokens)
+        self._add_tokens(new - token_ids.keys())
+        codes.update(zip(single, map(token_ids.__getitem__, single.values())))
+        ntokens.update(dict.fromkeys(single, 1))
+        self._cached_chars += sum(map(len, single))
+        for chunk, tokens in other:
+            ids = [index for index in map(token_ids.__getitem__, tokens) if index != _DROP]
+            codes[chunk] = ids[0] if len(ids) == 1 else self._multi.add(ids) if ids else _DROP
+            ntokens[chunk] = len(tokens)
+            self._cached_chars += len(chunk)
+
+    def _trim_caches(self) -> None:
+        """Clear a full cache; called only between batches (codes stay valid within one)."""
+        if len(self._codes) > _MAX_CACHED_CHUNKS or self._cached_chars > _MAX_CACHED_CHARS:
+            self._codes.clear()
+            self._ntokens.clear()
+            self._multi = _MultiTable()
+            self._cached_chars = 0
+        if len(self._token_ids) > _MAX_CACHED_CHUNKS:
+            self._token_ids.clear()
+
+    def _chunk_codes(self, texts: Sequence[str]) -> tuple[list[int], list[int]]:
+        """Codes of every chunk of ``texts``, concatenated, and each text's chunk count."""
+        self._trim_caches()
+        get = self._codes.get
+        flat: list[int | None] = []
+        lengths: list[int] = []
+        extend, append = flat.extend, lengths.append
+        for text in texts:
+            chunks = text.split()
+            extend(map(get, chunks))
+            append(len(chunks))
+        if None in flat:  # chunks never seen before: resolve each once, then fill them in
+            missed: list[tuple[int, int, list[str]]] = []
+            new_chunks: set[str] = set()
+            start = 0
+            for text, length in zip(texts, lengths):
+                end = start + length
+                if None in flat[start:end]:
+                    chunks = text.split()
+                    missed.append((start, end, chunks))
+                    new_chunks.update(compress(chunks, map(is_, flat[start:end], repeat(None))))
+                start = end
+            self._resolve(new_chunks)
+            for start, end, chunks in missed:
+                flat[start:end] = map(get, chunks)
+        return flat, lengths  # type: ignore[return-value]  # no None left
+
+    def _unique_counts(
+        self, texts: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For a batch: sorted ``(text, index)`` pairs, their counts, per-text sizes and lengths.
+
+        Returns ``(indices, tf, sizes, doc_lens)``: ``indices`` and ``tf`` hold every
+        text's distinct indices (ascending) and term frequencies back to back,
+        ``sizes[t]`` how many belong to text ``t``, ``doc_lens[t]`` its length (rule 4).
+        """
+        flat, lengths = self._chunk_codes(texts)
+        ntexts = len(lengths)
+        codes = np.array(flat, dtype=np.int64)
+        text_of = np.repeat(np.arange(ntexts, dtype=np.int64), lengths)
+        multi = codes <= _FIRST_MULTI
+        if multi.any():  # chunks such as "3.14" or "e-mail" stand for several indices
+            positions = np.flatnonzero(multi)
+            extra_codes, extra_counts = self._multi.expand(_FIRST_MULTI - codes[positions])
+            codes = np.concatenate((codes, extra_codes))
+            text_of = np.concatenate((text_of, np.repeat(text_of[positions], extra_counts)))
+        kept = codes >= 0
+        codes, text_of = codes[kept], text_of[kept]
+        # Indices are < 2**32, so (text, index) packs into one int64 that sorts text-major.
+        keys, tf = np.unique((text_of << 32) | codes, return_counts=True)
+        key_texts = keys >> 32
+        return (
+            keys & 0xFFFFFFFF,
+            tf,
+            np.bincount(key_texts, minlength=ntexts),
+            np.bincount(text_of, minlength=ntexts),
+        )
+
+    def tokenize(self, text: str) -> list[str]:
+        """The stems of ``text`` in order, after every filter (rules 1-3)."""
+        if not isinstance(text, str):
+            raise InvalidInputError(f"text is {type(text).__name__}, not str")
+        stems: list[str] = []
+        for chunk in text.split():
+            for token in self._split_chunk(chunk):
+                stem = self._stem(token)
+                if stem:
+                    stems.append(stem)
+        return stems
+
+    def token_count(self, texts: Iterable[str]) -> int:
+        """Total number of tokens of ``texts`` before any filter, as fastembed counts them."""
+        total = 0
+        checked = _check_texts(texts, "texts")
+        for first in range(0, len(checked), _BATCH_DOCS):
+            batch = checked[first : first + _BATCH_DOCS]
+            self._chunk_codes(batch)  # resolves (and so counts) every new chunk
+            ntokens = self._ntokens
+            total += sum(ntokens[chunk] for text in batch for chunk in text.split())
+        return total
+
+    def embed_documents(self, texts: Iterable[str]) -> list[SparseVector]:
+        """One BM25 document vector per text (rule 5 weights, float32, sorted indices)."""
+        checked = _check_texts(texts, "texts")
+        vectors: list[SparseVector] = []
+        k, b, avg_len = self.k, self.b, self.avg_len
+        for first in range(0, len(checked), _BATCH_DOCS):
+            indices, tf, sizes, doc_lens = self._unique_counts(checked[first : first + _BATCH_DOCS])
+            tf_f = tf.astype(np.float64)
+            lens_f = np.repeat(doc_lens.astype(np.float64), sizes)
+            # bm25_weights' expression, element-wise: the same float64 operations in the same order.
+            values = ((tf_f * (k + 1)) / (tf_f + k * (1 - b + b * lens_f / avg_len))).astype(
+                SPARSE_VALUE_DTYPE
+            )
+            vectors.extend(_split_vectors(indices, values, sizes))
+        return vectors
+
+    def embed_queries(self, texts: Iterable[str]) -> list[SparseVector]:
+        """One query vector per text: each distinct index once, with value 1.0."""
+        checked = _check_texts(texts, "texts")
+        vectors: list[SparseVector] = []
+        for first in range(0, len(checked), _BATCH_DOCS):
+            indices, _, sizes, _ = self._unique_counts(checked[first : first + _BATCH_DOCS])
+            values = np.ones(indices.size, dtype=SPARSE_VALUE_DTYPE)
+            vectors.extend(_split_vectors(indices, values, sizes))
+        return vectors
+
+
+class _MultiTable:
+    """The index lists of chunks that keep two or more tokens, addressable from numpy.
+
+    Chunk ``j`` (code ``_FIRST_MULTI - j``) owns ``flat[offsets[j] : offsets[j] + sizes[j]]``.
+    """
+
+    def __init__(self) -> None:
+        self._flat: list[int] = []
+        self._offsets: list[int] = []
+        self._sizes: list[int] = []
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add(self, ids: list[int]) -> int:
+        self._offsets.append(len(self._flat))
+        self._sizes.append(len(ids))
+        self._flat.extend(ids)
+        self._arrays = None
+        return _FIRST_MULTI - (len(self._sizes) - 1)
+
+    def expand(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The indices of chunks ``numbers`` back to back, and how many each chunk has."""
+        if self._arrays is None:
+            self._arrays = (
+                np.array(self._flat, dtype=np.int64),
+                np.array(self._offsets, dtype=np.int64),
+                np.array(self._sizes, dtype=np.int64),
+            )
+        flat, offsets, sizes = self._arrays
+        counts = sizes[numbers]
+        ends = np.cumsum(counts)
+        within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - counts, counts)
+        return flat[np.repeat(offsets[numbers], counts) + within], counts
+
+
+def _split_vectors(indices: np.ndarray, values: np.ndarray, sizes: np.ndarray) -> list[SparseVector]:
+    """Cut batch-wide arrays (each text's run sorted, distinct) into one vector per text."""
+    vectors: list[SparseVector] = []
+    start = 0
+    for end in np.cumsum(sizes).tolist():
+        vectors.append(_frozen_vector(indices[start:end].copy(), values[start:end].copy()))
+        start = end
+    return vectors
+
+
+def _frozen_vector(indices: np.ndarray, values: np.ndarray) -> SparseVector:
+    """A :class:`SparseVector` from arrays that already satisfy its invariants.
+
+    ``indices``: int64, unique, ascending; ``values``: float32, same length.  This
+    skips :meth:`SparseVector.create`'s re-sorting and uniqueness check (the
+    callers cut the arrays from one ``np.unique`` over ``(text, index)`` keys, so
+    each run is sorted and distinct), which would otherwise cost more than the
+    rest of a short document's embedding.
+    """
+    indices.setflags(write=False)
+    values.setflags(write=False)
+    return SparseVector(indices=indices, values=values)
