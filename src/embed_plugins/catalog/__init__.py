@@ -15,6 +15,9 @@ __all__ = ["DenseSpec", "ModelSpec", "find", "list_specs", "register"]
 #: family -> (module, name of the tuple of specs in it).
 _FAMILY_MODULES = {
     "dense": ("embed_plugins.catalog.dense", "DENSE_MODELS"),
+    "sparse": ("embed_plugins.catalog.sparse", "SPARSE_MODELS"),
+    "late_interaction": ("embed_plugins.catalog.late_interaction", "LATE_INTERACTION_MODELS"),
+    "rerank": ("embed_plugins.catalog.rerank", "RERANK_MODELS"),
 }
 _CUSTOM: dict[tuple[str, str], ModelSpec] = {}
 
