@@ -48,9 +48,7 @@ def _offline_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
 
 
 @pytest.fixture(autouse=True)
-def _offline_hub(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def _offline_hub(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """HF_HUB_OFFLINE=1 and a private, empty HF_HOME for every test."""
     _offline(monkeypatch, tmp_path_factory.mktemp("hf_home"))
 

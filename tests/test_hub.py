@@ -244,11 +244,7 @@ def test_hf_cache_snapshot_without_model_file_is_not_accepted(
 def test_real_model_from_hand_built_hf_cache(
     tmp_path: Path, no_models_dir: None, minilm_dir: Path, minilm: TextEmbedding
 ) -> None:
-    files = {
-        p.relative_to(minilm_dir).as_posix(): p
-        for p in minilm_dir.rglob("*")
-        if p.is_file()
-    }
+    files = {p.relative_to(minilm_dir).as_posix(): p for p in minilm_dir.rglob("*") if p.is_file()}
     snapshot = make_hf_cache(tmp_path / "cache", "acme/minilm-in-cache", files)
     spec = DenseSpec(
         model="acme/minilm-in-cache",
@@ -466,8 +462,13 @@ def test_check_repo_id_rejects_non_strings(name: Any) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["org/name", "name", "BAAI/bge-small-en-v1.5", "Qdrant/all_miniLM_L6_v2_with_attentions",
-     "a-b_c.d/E.F-1"],
+    [
+        "org/name",
+        "name",
+        "BAAI/bge-small-en-v1.5",
+        "Qdrant/all_miniLM_L6_v2_with_attentions",
+        "a-b_c.d/E.F-1",
+    ],
 )
 def test_check_repo_id_accepts_hub_ids(name: str) -> None:
     assert check_repo_id(name) == name

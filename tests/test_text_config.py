@@ -136,7 +136,7 @@ def test_broken_config_names_the_file(tmp_path: Path) -> None:
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "config.json").write_text("{not json")
-    with pytest.raises(ModelLoadError, match="config.json"):
+    with pytest.raises(ModelLoadError, match=r"config\.json"):
         truncation_length(folder)
 
 
@@ -220,7 +220,9 @@ def test_supported_legacy_pooling_modes(tmp_path: Path, key: str, expected: str)
 
 def test_without_normalize_module(tmp_path: Path) -> None:
     folder = st_folder(
-        tmp_path, {**LEGACY_POOLING, "pooling_mode_mean_tokens": True}, normalize=False,
+        tmp_path,
+        {**LEGACY_POOLING, "pooling_mode_mean_tokens": True},
+        normalize=False,
         max_seq_length=None,
     )
     st = read_sentence_transformers(folder)
@@ -307,7 +309,7 @@ def test_broken_modules_json_raises(tmp_path: Path) -> None:
     folder = tmp_path / "st"
     folder.mkdir()
     (folder / "modules.json").write_text("[{")
-    with pytest.raises(ModelLoadError, match="modules.json"):
+    with pytest.raises(ModelLoadError, match=r"modules\.json"):
         read_sentence_transformers(folder)
 
 
@@ -428,8 +430,9 @@ def _long_texts() -> dict[str, str]:
     w = words(60_000, seed=1)
     rng = random.Random(2)
     mixed_ws = "".join(x + rng.choice([" ", "  ", "\n", "\t", "\r\n", " \n\n "]) for x in w)
-    subwords = " ".join("".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(12))
-                        for _ in range(20_000))
+    subwords = " ".join(
+        "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(12)) for _ in range(20_000)
+    )
     return {
         "single spaces": " ".join(w),
         "mixed whitespace": mixed_ws,
@@ -441,7 +444,9 @@ def _long_texts() -> dict[str, str]:
         "whitespace only after a long word": "x" * 10_000 + " " + " ".join(w),
         "long multi-piece words": subwords,
         "unicode spaces": "\u3000".join(w[:20_000]) + "\xa0" + "\u2028".join(w[20_000:]),
-        "form feeds between pages": "\x0c".join(" ".join(w[i : i + 3]) for i in range(0, 60_000, 3)),
+        "form feeds between pages": "\x0c".join(
+            " ".join(w[i : i + 3]) for i in range(0, 60_000, 3)
+        ),
         "whitespace run then words": " ".join(w[:200]) + " " * 10_000 + " ".join(w[200:]),
         "surrogates": " ".join(w[:30_000]) + " \ud800 " + " ".join(w[30_000:]),
     }
@@ -451,9 +456,7 @@ LONG_TEXTS = _long_texts()
 
 
 @pytest.mark.parametrize("name", sorted(LONG_TEXTS))
-def test_prefix_shortcut_matches_full_tokenisation(
-    tok: TextTokenizer, name: str
-) -> None:
+def test_prefix_shortcut_matches_full_tokenisation(tok: TextTokenizer, name: str) -> None:
     text = LONG_TEXTS[name]
     assert len(text) > tok.max_length * 24  # long enough to take the shortcut
     (shortcut,) = tok.encode_texts([text])

@@ -298,6 +298,7 @@ DENSE_MODELS: tuple[DenseSpec, ...] = (
         query_prefix="search_query: ",
         passage_prefix="search_document: ",
         matryoshka_dims=(768, 512, 256, 128, 64),
+        matryoshka_layer_norm=True,
         max_length=8192,
         license="apache-2.0",
         size_gb=0.548,

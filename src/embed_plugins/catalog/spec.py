@@ -99,6 +99,10 @@ class DenseSpec(ModelSpec):
             ``passage_embed``; ``embed`` applies none.
         matryoshka_dims: Dimensions the model was trained to be cut to
             (informational; ``truncate_dim`` accepts any value <= ``dim``).
+        matryoshka_layer_norm: Apply a (parameter-free) layer norm to the pooled
+            vector before cutting it, as nomic-embed-text-v1.5 prescribes.
+        sentence_transformers_files: The repository carries sentence-transformers
+            files (fetched with the model; they document pooling and max length).
     """
 
     dim: int
@@ -108,6 +112,7 @@ class DenseSpec(ModelSpec):
     query_prefix: str = ""
     passage_prefix: str = ""
     matryoshka_dims: tuple[int, ...] = ()
+    matryoshka_layer_norm: bool = False
     sentence_transformers_files: bool = field(default=False)
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ exist once.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -54,6 +55,8 @@ class SessionConfig:
         threads: Intra-op threads per session (``None``: onnxruntime's default,
             one per physical core).
         graph_optimization: ``disable`` / ``basic`` / ``extended`` / ``all``.
+        optimize: Use onnxruntime's transformer fusions, built once and cached
+            (see :mod:`embed_plugins.engine.optimize`).
     """
 
     providers: tuple[Provider, ...] | None = None
@@ -61,6 +64,7 @@ class SessionConfig:
     threads: int | None = None
     graph_optimization: str = "all"
     extra_session_options: Mapping[str, str] = field(default_factory=dict)
+    optimize: bool = False
 
     def __post_init__(self) -> None:
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 0):
@@ -72,9 +76,7 @@ class SessionConfig:
             )
 
     def with_threads(self, threads: int | None) -> SessionConfig:
-        return SessionConfig(
-            self.providers, self.device, threads, self.graph_optimization, self.extra_session_options
-        )
+        return dataclasses.replace(self, threads=threads)
 
     def resolved_providers(self) -> list[Provider]:
         """The provider list to hand to onnxruntime (CPU always last as a fallback)."""
@@ -104,6 +106,10 @@ def create_session(model_path: Path, config: SessionConfig) -> ort.InferenceSess
     """Build an ``InferenceSession``; warn when the first requested provider is not used."""
     if not model_path.is_file():
         raise ModelLoadError(f"ONNX file not found: {model_path}")
+    if config.optimize:
+        from .optimize import optimized_model_path
+
+        model_path = optimized_model_path(model_path)
     options = ort.SessionOptions()
     options.graph_optimization_level = _GRAPH_LEVELS[config.graph_optimization]
     if config.threads:

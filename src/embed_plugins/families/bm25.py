@@ -168,9 +168,13 @@ _EDGE_PUNCTUATION = "".join(c for c in string.punctuation if c != "_") + "‘’
 _DROP = -1
 _FIRST_MULTI = -2
 
-# Cache bounds.  A full cache is cleared before the next batch of documents.
+# Cache bounds.  Each cache has two generations: when the young one is full (checked between
+# batches) it becomes the old one and the previous old one is dropped; a lookup that misses the
+# young generation but hits the old one moves the entry back.  Frequent chunks stay; memory stays
+# under two generations (some tens of MB at most).
 _MAX_CACHED_CHUNKS = 1 << 17
 _MAX_CACHED_CHARS = 1 << 22
+_MAX_CACHED_TOKENS = 1 << 17
 # Documents per numpy pass (bounds the memory of one pass, not the result).
 _BATCH_DOCS = 512
 
@@ -324,6 +328,19 @@ def load_stopwords(language: str) -> frozenset[str]:
     return frozenset(line for line in text.splitlines() if line)
 
 
+def _split_inner(chunk: str) -> list[str]:
+    """Rule 1 for a whitespace-free chunk with non-word characters inside it.
+
+    fastembed blanks those characters *before* lower-casing.  That order matters
+    only to ``str.lower``'s one context rule, final sigma (``Σ`` before ``.``
+    and a letter is ``σ``, before a blank ``ς``), so the cheaper order --
+    lower-case, then cut at non-word characters -- is used when there is no ``Σ``.
+    """
+    if "\u03a3" in chunk:
+        return _WORD.findall(_NOT_WORD_NOR_SPACE.sub(" ", chunk).lower())
+    return _WORD.findall(chunk.lower())
+
+
 def _check_language(language: object) -> str:
     if not isinstance(language, str):
         raise InvalidInputError(
@@ -415,13 +432,14 @@ class Bm25:
         self.avg_len = float(avg_len)
         self.token_max_length = token_max_length
 
-        # chunk -> index | _DROP | multi code, and chunk -> token count (for token_count).
+        # chunk -> index | _DROP | multi code (young and old generation; see _MAX_CACHED_CHUNKS).
         self._codes: dict[str, int] = {}
-        self._ntokens: dict[str, int] = {}
+        self._old_codes: dict[str, int] = {}
         self._cached_chars = 0
-        self._multi = _MultiTable()
-        # lower-cased token -> index | _DROP
+        self._multi = _MultiTable()  # the young generation's multi codes
+        # lower-cased token -> index | _DROP (young and old generation)
         self._token_ids: dict[str, int] = {}
+        self._old_token_ids: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return (
@@ -450,21 +468,25 @@ class Bm25:
         core = chunk.strip(_EDGE_PUNCTUATION).lower()
         if core.isalnum():  # the common case: one run, perhaps with punctuation around it
             return [core]
-        return _WORD.findall(_NOT_WORD_NOR_SPACE.sub(" ", chunk).lower())
+        return _split_inner(chunk)
 
     def _add_tokens(self, tokens: Iterable[str]) -> None:
-        """Rules 2, 3 and 6 for tokens not yet in ``_token_ids``: stems and hashes in bulk."""
-        token_ids = self._token_ids
+        """Rules 2, 3 and 6 for tokens not in ``_token_ids``: stems and hashes in bulk."""
+        token_ids, old = self._token_ids, self._old_token_ids
         kept: list[str] = []
         for token in tokens:
-            if self._stem_input(token):
+            index = old.get(token)
+            if index is not None:
+                token_ids[token] = index
+            elif self._stem_input(token):
                 kept.append(token)
             else:
                 token_ids[token] = _DROP
-        lowered = [token.lower() for token in kept]
-        stems = lowered if self._stemmer is None else self._stemmer.stem_words(lowered)
-        ids = token_ids_many(stems).tolist()
-        token_ids.update(zip(kept, (index if stem else _DROP for index, stem in zip(ids, stems))))
+        if kept:
+            lowered = [token.lower() for token in kept]
+            stems = lowered if self._stemmer is None else self._stemmer.stem_words(lowered)
+            ids = token_ids_many(stems).tolist()
+            token_ids.update(zip(kept, (i if stem else _DROP for i, stem in zip(ids, stems))))
 
     def _stem_input(self, token: str) -> bool:
         """Rule 2: whether a lower-cased token survives the filters and goes to the stemmer."""
@@ -473,69 +495,61 @@ class Bm25:
         return len(token) <= self.token_max_length and token.lower() not in self._stopwords
 
     def _resolve(self, chunks: Iterable[str]) -> None:
-        """Store the code and token count of every chunk (none of them cached yet)."""
-        token_ids, codes, ntokens = self._token_ids, self._codes, self._ntokens
+        """Store the code of every chunk (none of them in the young generation yet)."""
+        codes, old = self._codes, self._old_codes
         single: dict[str, str] = {}  # chunk -> its one token
         other: list[tuple[str, list[str]]] = []  # chunks with zero or several tokens
         for chunk in chunks:
+            code = old.get(chunk)
+            if code is not None and code >= _DROP:  # old multi codes are stale: redo those
+                codes[chunk] = code
+                continue
             core = chunk.strip(_EDGE_PUNCTUATION).lower()  # _split_chunk's fast path, inlined
             if core.isalnum():
                 single[chunk] = core
                 continue
-            tokens = _WORD.findall(_NOT_WORD_NOR_SPACE.sub(" ", chunk).lower())
+            tokens = _split_inner(chunk)
             if len(tokens) == 1:
                 single[chunk] = tokens[0]
             else:
                 other.append((chunk, tokens))
-        new = set(single.values())
+        token_ids = self._token_ids
+        new = {token for token in single.values() if token not in token_ids}
         for _, tokens in other:
-            new.update(tokens)
-        self._add_tokens(new - token_ids.keys())
+            new.update(token for token in tokens if token not in token_ids)
+        self._add_tokens(new)
         codes.update(zip(single, map(token_ids.__getitem__, single.values())))
-        ntokens.update(dict.fromkeys(single, 1))
         self._cached_chars += sum(map(len, single))
         for chunk, tokens in other:
             ids = [index for index in map(token_ids.__getitem__, tokens) if index != _DROP]
             codes[chunk] = ids[0] if len(ids) == 1 else self._multi.add(ids) if ids else _DROP
-            ntokens[chunk] = len(tokens)
             self._cached_chars += len(chunk)
 
-    def _trim_caches(self) -> None:
-        """Clear a full cache; called only between batches (codes stay valid within one)."""
+    def _age_caches(self) -> None:
+        """Start new young generations where full; only between batches (codes stay valid)."""
         if len(self._codes) > _MAX_CACHED_CHUNKS or self._cached_chars > _MAX_CACHED_CHARS:
-            self._codes.clear()
-            self._ntokens.clear()
+            self._old_codes, self._codes = self._codes, {}
             self._multi = _MultiTable()
             self._cached_chars = 0
-        if len(self._token_ids) > _MAX_CACHED_CHUNKS:
-            self._token_ids.clear()
+        if len(self._token_ids) > _MAX_CACHED_TOKENS:
+            self._old_token_ids, self._token_ids = self._token_ids, {}
 
     def _chunk_codes(self, texts: Sequence[str]) -> tuple[list[int], list[int]]:
         """Codes of every chunk of ``texts``, concatenated, and each text's chunk count."""
-        self._trim_caches()
-        get = self._codes.get
-        flat: list[int | None] = []
+        self._age_caches()
+        chunks: list[str] = []
         lengths: list[int] = []
-        extend, append = flat.extend, lengths.append
+        extend, append = chunks.extend, lengths.append
         for text in texts:
-            chunks = text.split()
-            extend(map(get, chunks))
-            append(len(chunks))
-        if None in flat:  # chunks never seen before: resolve each once, then fill them in
-            missed: list[tuple[int, int, list[str]]] = []
-            new_chunks: set[str] = set()
-            start = 0
-            for text, length in zip(texts, lengths):
-                end = start + length
-                if None in flat[start:end]:
-                    chunks = text.split()
-                    missed.append((start, end, chunks))
-                    new_chunks.update(compress(chunks, map(is_, flat[start:end], repeat(None))))
-                start = end
-            self._resolve(new_chunks)
-            for start, end, chunks in missed:
-                flat[start:end] = map(get, chunks)
-        return flat, lengths  # type: ignore[return-value]  # no None left
+            split = text.split()
+            extend(split)
+            append(len(split))
+        get = self._codes.get
+        codes = list(map(get, chunks))
+        if None in codes:  # chunks not in the young cache: resolve each once, then look up again
+            self._resolve(set(compress(chunks, map(is_, codes, repeat(None)))))
+            codes = list(map(get, chunks))
+        return codes, lengths  # type: ignore[return-value]  # no None left
 
     def _unique_counts(
         self, texts: Sequence[str]
@@ -582,14 +596,11 @@ class Bm25:
 
     def token_count(self, texts: Iterable[str]) -> int:
         """Total number of tokens of ``texts`` before any filter, as fastembed counts them."""
-        total = 0
-        checked = _check_texts(texts, "texts")
-        for first in range(0, len(checked), _BATCH_DOCS):
-            batch = checked[first : first + _BATCH_DOCS]
-            self._chunk_codes(batch)  # resolves (and so counts) every new chunk
-            ntokens = self._ntokens
-            total += sum(ntokens[chunk] for text in batch for chunk in text.split())
-        return total
+        return sum(
+            len(self._split_chunk(chunk))
+            for text in _check_texts(texts, "texts")
+            for chunk in text.split()
+        )
 
     def embed_documents(self, texts: Iterable[str]) -> list[SparseVector]:
         """One BM25 document vector per text (rule 5 weights, float32, sorted indices)."""
@@ -622,34 +633,39 @@ class _MultiTable:
     """The index lists of chunks that keep two or more tokens, addressable from numpy.
 
     Chunk ``j`` (code ``_FIRST_MULTI - j``) owns ``flat[offsets[j] : offsets[j] + sizes[j]]``.
+    New lists wait in Python lists and join the numpy arrays at the next :meth:`expand`.
     """
 
     def __init__(self) -> None:
-        self._flat: list[int] = []
-        self._offsets: list[int] = []
-        self._sizes: list[int] = []
-        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._flat = np.zeros(0, dtype=np.int64)
+        self._offsets = np.zeros(0, dtype=np.int64)
+        self._sizes = np.zeros(0, dtype=np.int64)
+        self._new_flat: list[int] = []
+        self._new_sizes: list[int] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
 
     def add(self, ids: list[int]) -> int:
-        self._offsets.append(len(self._flat))
-        self._sizes.append(len(ids))
-        self._flat.extend(ids)
-        self._arrays = None
-        return _FIRST_MULTI - (len(self._sizes) - 1)
+        self._new_flat.extend(ids)
+        self._new_sizes.append(len(ids))
+        self._count += 1
+        return _FIRST_MULTI - (self._count - 1)
 
     def expand(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The indices of chunks ``numbers`` back to back, and how many each chunk has."""
-        if self._arrays is None:
-            self._arrays = (
-                np.array(self._flat, dtype=np.int64),
-                np.array(self._offsets, dtype=np.int64),
-                np.array(self._sizes, dtype=np.int64),
-            )
-        flat, offsets, sizes = self._arrays
-        counts = sizes[numbers]
+        if self._new_sizes:
+            new_sizes = np.array(self._new_sizes, dtype=np.int64)
+            new_offsets = self._flat.size + np.cumsum(new_sizes) - new_sizes
+            self._flat = np.concatenate((self._flat, np.array(self._new_flat, dtype=np.int64)))
+            self._offsets = np.concatenate((self._offsets, new_offsets))
+            self._sizes = np.concatenate((self._sizes, new_sizes))
+            self._new_flat, self._new_sizes = [], []
+        counts = self._sizes[numbers]
         ends = np.cumsum(counts)
         within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - counts, counts)
-        return flat[np.repeat(offsets[numbers], counts) + within], counts
+        return self._flat[np.repeat(self._offsets[numbers], counts) + within], counts
 
 
 def _split_vectors(indices: np.ndarray, values: np.ndarray, sizes: np.ndarray) -> list[SparseVector]:

@@ -59,6 +59,13 @@ def l2_normalize(x: FloatArray) -> FloatArray:
     return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
 
 
+def layer_norm(x: FloatArray, eps: float = 1e-5) -> FloatArray:
+    """Parameter-free layer norm over the last axis (torch's ``F.layer_norm`` default eps)."""
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return ((x - mean) / np.sqrt(var + eps)).astype(np.float32, copy=False)
+
+
 def truncate(x: FloatArray, dim: int | None, normalize: bool) -> FloatArray:
     """Matryoshka truncation: keep the first ``dim`` values, re-normalise if the model does."""
     if dim is None or dim >= x.shape[-1]:
@@ -75,6 +82,8 @@ def embed_outputs(
 ) -> FloatArray:
     """Model output -> final float32 vectors, exactly as the spec says."""
     pooled = pool(hidden, attention_mask, spec.pooling)
+    if truncate_dim is not None and truncate_dim < pooled.shape[-1] and spec.matryoshka_layer_norm:
+        return truncate(layer_norm(pooled), truncate_dim, normalize=True)
     if spec.normalize:
         pooled = l2_normalize(pooled)
     return truncate(pooled, truncate_dim, spec.normalize)

@@ -38,6 +38,7 @@ COMMON_INIT_KWARGS = (
     "spec",
     "max_length",
     "graph_optimization",
+    "optimize",
 )
 
 
@@ -62,6 +63,7 @@ def session_config(
     device_ids: Sequence[int] | None,
     device: str | None,
     graph_optimization: str,
+    optimize: bool = False,
 ) -> SessionConfig:
     if cuda and device is None and providers is None:
         device = f"cuda:{device_ids[0]}" if device_ids else "cuda"
@@ -70,6 +72,7 @@ def session_config(
         device=device,
         threads=threads,
         graph_optimization=graph_optimization,
+        optimize=optimize,
     )
 
 
@@ -98,6 +101,7 @@ class ModelBase:
         spec: ModelSpec | None = None,
         max_length: int | None = None,
         graph_optimization: str = "all",
+        optimize: bool = False,
         options: Mapping[str, Any] | None = None,
     ) -> None:
         if spec is not None and not isinstance(spec, self.spec_type):
@@ -125,7 +129,9 @@ class ModelBase:
             build=type(self).build_pipeline,
             spec=resolved_spec,
             model_dir=model_dir,
-            session=session_config(threads, providers, cuda, device_ids, device, graph_optimization),
+            session=session_config(
+                threads, providers, cuda, device_ids, device, graph_optimization, optimize
+            ),
             options=dict(options or {}),
         )
         self._runner: ModelRunner[Any] = ModelRunner(self._recipe, lazy=lazy_load)

@@ -68,6 +68,7 @@ class TextEmbedding(ModelBase):
         max_length: int | None = None,
         truncate_dim: int | None = None,
         graph_optimization: str = "all",
+        optimize: bool = False,
         **kwargs: Any,
     ) -> None:
         reject_unknown("TextEmbedding()", kwargs, [*self._init_kwargs()])
@@ -88,6 +89,7 @@ class TextEmbedding(ModelBase):
             spec=spec,
             max_length=max_length,
             graph_optimization=graph_optimization,
+            optimize=optimize,
             options={"truncate_dim": _check_truncate_dim(truncate_dim)},
         )
         if truncate_dim is not None and truncate_dim > self.spec.dim:

@@ -121,10 +121,22 @@ class TextTokenizer:
 
     def _encode_long(self, text: str, limit: int) -> Encoding:
         text = clean_surrogates(text)
+        prefix = self._settled_prefix(text, limit, self.max_length)
+        return self._tokenizer.encode(text if prefix is None else prefix)
+
+    def _untruncated_tokenizer(self) -> Tokenizer:
         if self._untruncated is None:
             self._untruncated = Tokenizer.from_str(self._tokenizer.to_str())
             self._untruncated.no_truncation()
             self._untruncated.no_padding()
+        return self._untruncated
+
+    def _settled_prefix(self, text: str, limit: int, min_tokens: int) -> str | None:
+        """A prefix of ``text``, cut at whitespace, whose settled tokens exceed ``min_tokens``.
+
+        ``None`` when no such prefix exists (the whole text must be tokenised).
+        """
+        untruncated = self._untruncated_tokenizer()
         cut = limit
         while cut < len(text):
             space = _WHITESPACE.search(text, cut)
@@ -133,18 +145,48 @@ class TextTokenizer:
             prefix = text[: space.start()]
             # The text after the cut may still join the prefix's last word (BERT's
             # normaliser deletes form feeds and other control "whitespace"), so only
-            # the tokens before that word are settled; they alone must pass max_length.
-            word_ids = self._untruncated.encode(prefix, add_special_tokens=False).word_ids
+            # the tokens before that word are settled; they alone must pass min_tokens.
+            word_ids = untruncated.encode(prefix, add_special_tokens=False).word_ids
             last_word = word_ids[-1] if word_ids else None
             settled = sum(1 for w in word_ids if w != last_word)
-            if settled > self.max_length:
-                return self._tokenizer.encode(prefix)
+            if settled > min_tokens:
+                return prefix
             cut *= 4
-        return self._tokenizer.encode(text)
+        return None
+
+    def _precut_pair(self, a: str, b: str, limit: int) -> tuple[str, str]:
+        """Replace the one very long side of a pair by a prefix that truncates the same.
+
+        Longest-first truncation keeps a prefix of each side whose lengths depend
+        only on the short side's length ``n`` and on which side is longer; the long
+        side keeps at most ``max(n, max_length)`` tokens.  A prefix of the long side
+        whose settled tokens exceed ``max(n, max_length)`` is still the longer side
+        and holds every token that survives, so the pair truncates to exactly the
+        same ids.  When both sides are long the lengths cannot be compared without
+        tokenising both, so both are kept whole (exact, just slower).
+        """
+        long_a, long_b = len(a) > limit, len(b) > limit
+        if long_a == long_b:
+            return a, b
+        a, b = clean_surrogates(a), clean_surrogates(b)
+        short = b if long_a else a
+        n_short = len(self._untruncated_tokenizer().encode(short, add_special_tokens=False).ids)
+        threshold = max(n_short, self.max_length)
+        if long_a:
+            return self._settled_prefix(a, limit, threshold) or a, b
+        return a, self._settled_prefix(b, limit, threshold) or b
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Encoding]:
-        """Truncated (longest-first), unpadded pair encodings with segment ids."""
+        """Truncated (longest-first), unpadded pair encodings with segment ids.
+
+        As :meth:`encode_texts` does for single texts, a very long side of a pair
+        is tokenised from a prefix that gives exactly the same truncated ids, so a
+        1 MB document costs what a short one does (see :meth:`_precut_pair`).
+        """
         items = [(a, b) for a, b in pairs]
+        limit = self.max_length * _CUT_FACTOR
+        if any(len(a) > limit or len(b) > limit for a, b in items):
+            items = [self._precut_pair(a, b, limit) for a, b in items]
         try:
             encodings: list[Encoding] = self._encode_batch(items)
         except TypeError:

@@ -1,0 +1,89 @@
+"""What every adapter shares, with no framework imported: input checks, list conversion.
+
+The adapters own no inference logic: they check what the host framework hands
+them, call one long-lived embed_plugins model and turn numpy results into the
+plain Python types the host expects.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import EmbedPluginsError, InputTypeError
+
+
+class MissingExtraError(EmbedPluginsError, ImportError):
+    """An optional dependency is missing; the message names the extra that installs it."""
+
+
+def require(extra: str, *modules: str) -> list[ModuleType]:
+    """Import ``modules`` or raise :class:`MissingExtraError` naming ``extra``."""
+    loaded = []
+    for name in modules:
+        try:
+            loaded.append(importlib.import_module(name))
+        except ImportError as exc:
+            raise MissingExtraError(
+                f"{name} is not installed; it comes with the {extra!r} extra: "
+                f"pip install 'embed_plugins[{extra}]'"
+            ) from exc
+    return loaded
+
+
+def check_texts(texts: Any, where: str) -> list[str]:
+    """``texts`` as a list of str, or a clear :class:`InputTypeError`.
+
+    A bare string is refused (iterating it would embed characters); an empty
+    list is fine and gives an empty result.
+    """
+    if isinstance(texts, str):
+        raise InputTypeError(
+            f"{where} expects a list of str, got one str; wrap it in a list "
+            "(or embed a single query with the query method)"
+        )
+    if texts is None or isinstance(texts, (bytes, bytearray, memoryview, dict)) or not isinstance(
+        texts, Iterable
+    ):
+        raise InputTypeError(f"{where} expects a list of str, got {type(texts).__name__}")
+    out = list(texts)
+    for i, text in enumerate(out):
+        if not isinstance(text, str):
+            raise InputTypeError(
+                f"{where}: texts[{i}] must be str, got {type(text).__name__}"
+                + (" (decode bytes to str first)" if isinstance(text, (bytes, bytearray)) else "")
+            )
+    return out
+
+
+def check_text(text: Any, where: str, what: str = "text") -> str:
+    """``text`` itself if it is a str, else a clear :class:`InputTypeError`."""
+    if isinstance(text, str):
+        return text
+    hint = " (pass one str; use the documents method for a list)" if isinstance(
+        text, (list, tuple)
+    ) else ""
+    raise InputTypeError(f"{where} expects {what} as a str, got {type(text).__name__}{hint}")
+
+
+def to_float_lists(vectors: Iterable[npt.NDArray[np.floating[Any]]]) -> list[list[float]]:
+    """Numpy vectors as lists of plain Python floats (``ndarray.tolist`` does the casting)."""
+    return [np.asarray(v, dtype=np.float64).tolist() for v in vectors]
+
+
+def to_float_list(vector: npt.NDArray[np.floating[Any]]) -> list[float]:
+    out: list[float] = np.asarray(vector, dtype=np.float64).tolist()
+    return out
+
+
+def one(results: Sequence[Any] | Iterable[Any]) -> Any:
+    """The single result of a one-item call."""
+    items = list(results)
+    if len(items) != 1:  # pragma: no cover - the engine returns one result per input
+        raise RuntimeError(f"expected one result, got {len(items)}")
+    return items[0]
