@@ -70,7 +70,16 @@ def test_several_items_over_budget_are_each_alone() -> None:
 def test_batches_group_similar_lengths_longest_first() -> None:
     lengths = [1, 100, 2, 99, 3, 98]
     plan = check_plan(lengths, 3, 10**6)
-    assert [sorted(b) for b in plan] == [[1, 3, 5], [0, 2, 4]]
+    # 3 and 2 share a batch; 1 is less than half of 3, so it starts its own.
+    assert [sorted(b) for b in plan] == [[1, 3, 5], [2, 4], [0]]
+
+
+def test_no_row_is_more_than_half_padding() -> None:
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(1, 300, size=500).tolist()
+    for batch in check_plan(lengths, 256, 10**9):
+        sizes = [lengths[i] for i in batch]
+        assert min(sizes) >= max(sizes) / 2
 
 
 def test_stable_order_for_equal_lengths() -> None:

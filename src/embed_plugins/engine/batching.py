@@ -28,8 +28,10 @@ def plan_batches(
     """Group item indices into batches of similar length.
 
     Items are taken longest first; a batch closes when it holds ``max_batch``
-    items or when one more would make ``rows * longest`` exceed
-    ``token_budget``.  A single item longer than the budget gets its own batch.
+    items, when one more would make ``rows * longest`` exceed ``token_budget``,
+    or when the next item is less than half as long as the batch's longest (so
+    no row is more than half padding).  A single item longer than the budget
+    gets its own batch.
     """
     if max_batch < 1:
         raise ValueError(f"batch_size must be >= 1, got {max_batch}")
@@ -40,11 +42,13 @@ def plan_batches(
         return [np.zeros(1, dtype=np.intp)]
     arr = np.asarray(lengths, dtype=np.int64)
     order = np.argsort(-arr, kind="stable")
+    negated = -arr[order]  # ascending
     batches: list[npt.NDArray[np.intp]] = []
     start = 0
     while start < n:
         longest = max(int(arr[order[start]]), 1)
-        rows = max(1, min(max_batch, token_budget // longest, n - start))
+        similar = int(np.searchsorted(negated, -longest / 2, side="right")) - start
+        rows = max(1, min(max_batch, token_budget // longest, similar))
         batches.append(order[start : start + rows])
         start += rows
     return batches

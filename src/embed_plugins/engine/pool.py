@@ -144,11 +144,12 @@ class WorkerPool:
         if n_workers < 1:
             raise ValueError(f"a pool needs at least one worker, got {n_workers}")
         self.size = n_workers
-        method = start_method or os.environ.get("EMBED_PLUGINS_START_METHOD", "spawn")
-        self._ctx = mp.get_context(method)
+        self.start_method = start_method or os.environ.get("EMBED_PLUGINS_START_METHOD", "spawn")
+        self._ctx = mp.get_context(self.start_method)
         threads = threads_per_worker or recipe.session.threads
         if threads is None:
             threads = max(1, default_threads() // n_workers)
+        self.threads_per_worker = threads
         worker_recipe = recipe.with_session(recipe.session.with_threads(threads))
         self._workers: list[_Worker] = []
         self._broken: str | None = None
@@ -209,54 +210,60 @@ class WorkerPool:
         size_hint: Callable[[Any], int],
     ) -> Iterator[Any]:
         max_in_flight = _IN_FLIGHT_PER_WORKER * self.size
-        window_items = batch_size * max_in_flight
-        chunks = self._chunks(items, batch_size, window_items, validate, size_hint)
-        windows_: deque[_Window] = deque()
+        window_iter = self._windows(items, batch_size, batch_size * max_in_flight, validate, size_hint)
+        alive: deque[_Window] = deque()  # windows read from the input and not yet yielded
+        todo: deque[tuple[_Window, list[int], list[Any]]] = deque()
         owners: dict[int, tuple[_Window, list[int]]] = {}
         next_id = 0
         exhausted = False
         while True:
-            # Fill: dispatch chunks while there is room (back-pressure bound).
-            while not exhausted and sum(w.in_flight for w in self._workers) < max_in_flight:
-                try:
-                    window, positions, chunk = next(chunks)
-                except StopIteration:
-                    exhausted = True
-                    break
-                if not windows_ or windows_[-1] is not window:
-                    windows_.append(window)
+            # Fill: dispatch while there is room.  At most two windows are alive (the one
+            # being yielded and the next), so reading the input never runs ahead further.
+            while sum(w.in_flight for w in self._workers) < max_in_flight:
+                if not todo:
+                    if exhausted or len(alive) >= 2:
+                        break
+                    try:
+                        window, parts = next(window_iter)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    alive.append(window)
+                    todo.extend((window, positions, chunk) for positions, chunk in parts)
+                window, positions, chunk = todo.popleft()
                 worker = min(self._workers, key=lambda w: w.in_flight)
                 worker.tasks.put((next_id, chunk, batch_size, task))
                 worker.in_flight += 1
                 owners[next_id] = (window, positions)
                 next_id += 1
             # Drain: yield finished windows in order.
-            while windows_ and windows_[0].pending == 0:
-                done = windows_.popleft()
+            while alive and alive[0].pending == 0:
+                done = alive.popleft()
                 yield from done.results
                 done.results = []
-            if exhausted and not owners:
+            if exhausted and not owners and not todo:
                 return
             self._collect(owners)
 
     @staticmethod
-    def _chunks(
+    def _windows(
         items: Iterable[Any],
         batch_size: int,
         window_items: int,
         validate: Validator,
         size_hint: Callable[[Any], int],
-    ) -> Iterator[tuple[_Window, list[int], list[Any]]]:
+    ) -> Iterator[tuple[_Window, list[tuple[list[int], list[Any]]]]]:
+        """Validated windows, each cut into chunks of items of similar size."""
         offset = 0
         for raw in windows(items, window_items):
             checked = [validate(item, offset + i) for i, item in enumerate(raw)]
             offset += len(raw)
             order = sorted(range(len(checked)), key=lambda i: size_hint(checked[i]))
-            n_chunks = -(-len(order) // batch_size)
-            window = _Window(size=len(checked), results=[None] * len(checked), pending=n_chunks)
+            parts = []
             for start in range(0, len(order), batch_size):
                 positions = order[start : start + batch_size]
-                yield window, positions, [checked[i] for i in positions]
+                parts.append((positions, [checked[i] for i in positions]))
+            yield _Window(size=len(checked), results=[None] * len(checked), pending=len(parts)), parts
 
     def _collect(self, owners: dict[int, tuple[_Window, list[int]]]) -> None:
         """Wait for one or more results; raise at once if a worker died."""

@@ -102,7 +102,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import compress, repeat
 from importlib import resources
-from operator import is_
+from operator import is_, itemgetter, not_
 
 import numpy as np
 from py_rust_stemmers import SnowballStemmer
@@ -159,6 +159,7 @@ SUPPORTED_LANGUAGES: tuple[str, ...] = (
 # A run of word characters (rule 1) and the characters fastembed blanks before lower-casing.
 _WORD = re.compile(r"\w+")
 _NOT_WORD_NOR_SPACE = re.compile(r"[^\w\s]")
+_NOT_WORD_NOR_NEWLINE = re.compile(r"[^\w\n]")
 # Common non-word characters around words ("dog.", "(the", "“quote”"): a chunk that is a run
 # of letters and digits once these are stripped from its ends is one token.  Not "_": it is \w.
 _EDGE_PUNCTUATION = "".join(c for c in string.punctuation if c != "_") + "‘’“”«»–—…"
@@ -470,21 +471,28 @@ class Bm25:
             return [core]
         return _split_inner(chunk)
 
-    def _add_tokens(self, tokens: Iterable[str]) -> None:
-        """Rules 2, 3 and 6 for tokens not in ``_token_ids``: stems and hashes in bulk."""
+    def _add_tokens(self, tokens: set[str]) -> None:
+        """Rules 2, 3 and 6 for tokens not in ``_token_ids``: stems and hashes in bulk.
+
+        Tokens come from lower-cased text and ``str.lower`` is idempotent, so
+        fastembed's ``token.lower() in stopwords`` is ``token in stopwords`` here.
+        """
         token_ids, old = self._token_ids, self._old_token_ids
-        kept: list[str] = []
-        for token in tokens:
-            index = old.get(token)
-            if index is not None:
-                token_ids[token] = index
-            elif self._stem_input(token):
-                kept.append(token)
-            else:
-                token_ids[token] = _DROP
+        if old:
+            for token in old.keys() & tokens:
+                token_ids[token] = old[token]
+                tokens.discard(token)
+        limit, stopwords = self.token_max_length, self._stopwords
+        kept = [
+            token
+            for token in tokens
+            if len(token) <= limit
+            and token not in stopwords
+            and not (len(token) == 1 and unicodedata.category(token)[0] == "P")
+        ]
+        token_ids.update(dict.fromkeys(tokens.difference(kept), _DROP))
         if kept:
-            lowered = [token.lower() for token in kept]
-            stems = lowered if self._stemmer is None else self._stemmer.stem_words(lowered)
+            stems = kept if self._stemmer is None else self._stemmer.stem_words(kept)
             ids = token_ids_many(stems).tolist()
             token_ids.update(zip(kept, (i if stem else _DROP for i, stem in zip(ids, stems))))
 
@@ -494,36 +502,39 @@ class Bm25:
             return False
         return len(token) <= self.token_max_length and token.lower() not in self._stopwords
 
-    def _resolve(self, chunks: Iterable[str]) -> None:
-        """Store the code of every chunk (none of them in the young generation yet)."""
+    def _resolve(self, chunks: set[str]) -> None:
+        """Store the code of every chunk in ``chunks`` (none of them in the young generation)."""
         codes, old = self._codes, self._old_codes
-        single: dict[str, str] = {}  # chunk -> its one token
-        other: list[tuple[str, list[str]]] = []  # chunks with zero or several tokens
-        for chunk in chunks:
-            code = old.get(chunk)
-            if code is not None and code >= _DROP:  # old multi codes are stale: redo those
-                codes[chunk] = code
-                continue
-            core = chunk.strip(_EDGE_PUNCTUATION).lower()  # _split_chunk's fast path, inlined
-            if core.isalnum():
-                single[chunk] = core
-                continue
-            tokens = _split_inner(chunk)
-            if len(tokens) == 1:
-                single[chunk] = tokens[0]
-            else:
-                other.append((chunk, tokens))
+        if old:
+            for chunk in old.keys() & chunks:
+                code = old[chunk]
+                if code >= _DROP:  # old multi codes point into a dropped table: redo those
+                    codes[chunk] = code
+                    chunks.discard(chunk)
+        if not chunks:
+            return
+        ordered = list(chunks)
+        # Rule 1 for all of them at once, exactly as fastembed does it on a text: blank non-word
+        # characters, lower-case, blank what lower-casing made non-word (the dot of "İ").
+        # Chunks hold no whitespace, and a newline stops every rule, final sigma included.
+        text = _NOT_WORD_NOR_SPACE.sub(" ", "\n".join(ordered)).lower()
+        if not text.isascii():
+            text = _NOT_WORD_NOR_NEWLINE.sub(" ", text)
+        token_lists = list(map(str.split, text.split("\n")))
         token_ids = self._token_ids
-        new = {token for token in single.values() if token not in token_ids}
-        for _, tokens in other:
-            new.update(token for token in tokens if token not in token_ids)
-        self._add_tokens(new)
-        codes.update(zip(single, map(token_ids.__getitem__, single.values())))
-        self._cached_chars += sum(map(len, single))
-        for chunk, tokens in other:
-            ids = [index for index in map(token_ids.__getitem__, tokens) if index != _DROP]
+        self._add_tokens({t for tokens in token_lists for t in tokens if t not in token_ids})
+        index_of = token_ids.__getitem__
+        single = list(map((1).__eq__, map(len, token_lists)))
+        codes.update(
+            zip(
+                compress(ordered, single),
+                map(index_of, map(itemgetter(0), compress(token_lists, single))),
+            )
+        )
+        for chunk, tokens in compress(zip(ordered, token_lists), map(not_, single)):
+            ids = [index for index in map(index_of, tokens) if index != _DROP]
             codes[chunk] = ids[0] if len(ids) == 1 else self._multi.add(ids) if ids else _DROP
-            self._cached_chars += len(chunk)
+        self._cached_chars += len(text)
 
     def _age_caches(self) -> None:
         """Start new young generations where full; only between batches (codes stay valid)."""

@@ -7,9 +7,7 @@ plain Python types the host expects.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Sequence
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -22,18 +20,12 @@ class MissingExtraError(EmbedPluginsError, ImportError):
     """An optional dependency is missing; the message names the extra that installs it."""
 
 
-def require(extra: str, *modules: str) -> list[ModuleType]:
-    """Import ``modules`` or raise :class:`MissingExtraError` naming ``extra``."""
-    loaded = []
-    for name in modules:
-        try:
-            loaded.append(importlib.import_module(name))
-        except ImportError as exc:
-            raise MissingExtraError(
-                f"{name} is not installed; it comes with the {extra!r} extra: "
-                f"pip install 'embed_plugins[{extra}]'"
-            ) from exc
-    return loaded
+def missing_extra(extra: str, package: str) -> MissingExtraError:
+    """The error for a missing optional ``package``: raise it ``from`` the ImportError."""
+    return MissingExtraError(
+        f"{package} is not installed; it comes with the {extra!r} extra: "
+        f"pip install 'embed_plugins[{extra}]'"
+    )
 
 
 def check_texts(texts: Any, where: str) -> list[str]:

@@ -172,9 +172,10 @@ class TextTokenizer:
         short = b if long_a else a
         n_short = len(self._untruncated_tokenizer().encode(short, add_special_tokens=False).ids)
         threshold = max(n_short, self.max_length)
-        if long_a:
-            return self._settled_prefix(a, limit, threshold) or a, b
-        return a, self._settled_prefix(b, limit, threshold) or b
+        prefix = self._settled_prefix(a if long_a else b, limit, threshold)
+        if prefix is None:
+            return a, b
+        return (prefix, b) if long_a else (a, prefix)
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Encoding]:
         """Truncated (longest-first), unpadded pair encodings with segment ids.

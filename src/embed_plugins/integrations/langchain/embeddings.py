@@ -20,17 +20,18 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
-
 from ...catalog.spec import DenseSpec
 from ...engine.session import Provider
 from ...models.text_embedding import DEFAULT_BATCH_SIZE, TextEmbedding
-from .._common import check_text, check_texts, require, to_float_list, to_float_lists
-from .._fields import PathStr
+from .._common import check_text, check_texts, missing_extra, to_float_list, to_float_lists
 
-require("langchain", "langchain_core")
+try:
+    from langchain_core.embeddings import Embeddings
+    from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from langchain_core.embeddings import Embeddings  # noqa: E402
+    from .._fields import PathStr
+except ImportError as exc:  # pragma: no cover - exercised with the extra uninstalled
+    raise missing_extra("langchain", "langchain-core") from exc
 
 DocEmbedType = Literal["default", "passage"]
 
@@ -58,8 +59,8 @@ class EmbedPluginsEmbeddings(BaseModel, Embeddings):
 
     model_name: str = TextEmbedding.default_model
     """Name of a supported model (``TextEmbedding.list_supported_models()``), or of
-    a folder under ``$EMBED_PLUGINS_MODELS_DIR``; with ``spec`` the spec's name wins
-    when this is left at its default."""
+    a folder under ``$EMBED_PLUGINS_MODELS_DIR``.  Left unset with ``spec`` or
+    ``model_path``, the spec's (or the folder's) name is used and stored here."""
     max_length: int | None = Field(default=None, gt=0)
     """Truncation length in tokens; ``None`` uses the model's own."""
     cache_dir: PathStr | None = None
@@ -96,8 +97,10 @@ class EmbedPluginsEmbeddings(BaseModel, Embeddings):
     _model: TextEmbedding = PrivateAttr()
 
     def model_post_init(self, context: Any, /) -> None:
+        # A name the user did not set must not override ``spec`` or ``model_path``.
+        name = self.model_name if "model_name" in self.model_fields_set else None
         self._model = TextEmbedding(
-            self.model_name,
+            name,
             cache_dir=self.cache_dir,
             threads=self.threads,
             providers=self.providers,
@@ -111,6 +114,7 @@ class EmbedPluginsEmbeddings(BaseModel, Embeddings):
             max_length=self.max_length,
             truncate_dim=self.truncate_dim,
         )
+        self.model_name = self._model.model_name
 
     @property
     def model(self) -> TextEmbedding:

@@ -15,17 +15,18 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from .._common import check_text, check_texts, require, to_float_list, to_float_lists
+from ...catalog.spec import DenseSpec
+from ...engine.session import Provider
+from ...models.text_embedding import DEFAULT_BATCH_SIZE, TextEmbedding
+from .._common import check_text, check_texts, missing_extra, to_float_list, to_float_lists
 
-require("llama-index", "llama_index.core")
+try:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 
-from llama_index.core.base.embeddings.base import BaseEmbedding  # noqa: E402
-from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr  # noqa: E402
-
-from ...catalog.spec import DenseSpec  # noqa: E402
-from ...engine.session import Provider  # noqa: E402
-from ...models.text_embedding import DEFAULT_BATCH_SIZE, TextEmbedding  # noqa: E402
-from .._fields import PathStr  # noqa: E402
+    from .._fields import PathStr
+except ImportError as exc:  # pragma: no cover - exercised with the extra uninstalled
+    raise missing_extra("llama-index", "llama-index-core") from exc
 
 DocEmbedType = Literal["default", "passage"]
 
@@ -54,7 +55,10 @@ class EmbedPluginsEmbedding(BaseEmbedding):  # type: ignore[misc]
 
     model_name: str = Field(
         default=TextEmbedding.default_model,
-        description="A supported model name, or a folder under $EMBED_PLUGINS_MODELS_DIR.",
+        description=(
+            "A supported model name, or a folder under $EMBED_PLUGINS_MODELS_DIR; left unset "
+            "with spec or model_path, the spec's (or folder's) name is used."
+        ),
     )
     embed_batch_size: int = Field(
         default=DEFAULT_BATCH_SIZE, gt=0, le=2048, description="Texts per embedding call."
@@ -89,8 +93,10 @@ class EmbedPluginsEmbedding(BaseEmbedding):  # type: ignore[misc]
 
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
+        # A name the user did not set must not override ``spec`` or ``model_path``.
+        name = self.model_name if "model_name" in self.model_fields_set else None
         self._model = TextEmbedding(
-            self.model_name,
+            name,
             cache_dir=self.cache_dir,
             threads=self.threads,
             providers=self.providers,
@@ -104,6 +110,7 @@ class EmbedPluginsEmbedding(BaseEmbedding):  # type: ignore[misc]
             max_length=self.max_length,
             truncate_dim=self.truncate_dim,
         )
+        self.model_name = self._model.model_name
 
     @classmethod
     def class_name(cls) -> str:
@@ -130,6 +137,26 @@ class EmbedPluginsEmbedding(BaseEmbedding):  # type: ignore[misc]
         return to_float_lists(
             method(items, batch_size=self.embed_batch_size, parallel=self.parallel)
         )
+
+    def get_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[list[float]]:
+        """Vectors of ``texts``, ``embed_batch_size`` at a time (``[]`` for ``[]``)."""
+        items = check_texts(texts, "get_text_embedding_batch()")
+        result: list[list[float]] = super().get_text_embedding_batch(
+            items, show_progress=show_progress, **kwargs
+        )
+        return result
+
+    async def aget_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[list[float]]:
+        """:meth:`get_text_embedding_batch` with each batch in a worker thread."""
+        items = check_texts(texts, "aget_text_embedding_batch()")
+        result: list[list[float]] = await super().aget_text_embedding_batch(
+            items, show_progress=show_progress, **kwargs
+        )
+        return result
 
     # -- async: the sync work in a worker thread -----------------------------------
     async def _aget_query_embedding(self, query: str) -> list[float]:

@@ -1,0 +1,204 @@
+"""``LateInteractionTextEmbedding``: ColBERT multi-vector embeddings with fastembed's shapes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ..catalog.late_interaction import ColbertSpec
+from ..engine.pipeline import Task
+from ..engine.runner import as_items, check_text
+from ..engine.session import Provider
+from ..errors import InputTypeError
+from ..families.late_interaction import (
+    LateInteractionPipeline,
+    build_late_interaction,
+    check_top_k,
+    maxsim,
+    rank,
+)
+from ..results import RerankResult
+from .base import COMMON_INIT_KWARGS, ModelBase, reject_unknown
+
+FloatArray = npt.NDArray[np.float32]
+
+DEFAULT_BATCH_SIZE = 256
+_CALL_KWARGS = ("batch_size", "parallel")
+
+
+class LateInteractionTextEmbedding(ModelBase):
+    """ColBERT-style late interaction: one L2-normalised vector per token.
+
+    ``embed`` / ``passage_embed`` return one float32 ``(n_tokens, dim)`` array
+    per document (``[CLS]``, the document marker, the text's tokens without
+    punctuation, ``[SEP]``); ``query_embed`` one ``(query_length, dim)`` array
+    per query (the query padded with ``[MASK]`` to the model's query length).
+    Queries are embedded in batches, like documents.  Score with
+    :func:`embed_plugins.maxsim` or rerank candidates with :meth:`rerank`.
+
+    Example::
+
+        model = LateInteractionTextEmbedding("colbert-ir/colbertv2.0")
+        docs = list(model.embed(["Paris is in France.", "Berlin is in Germany."]))
+        (query,) = model.query_embed("where is Paris?")
+        best = model.rerank("where is Paris?", ["Paris is in France.", "Berlin..."], top_k=1)
+    """
+
+    family: ClassVar[str] = "late_interaction"
+    default_model: ClassVar[str] = "colbert-ir/colbertv2.0"
+    spec_type: ClassVar[type[ColbertSpec]] = ColbertSpec
+    build_pipeline = staticmethod(build_late_interaction)
+    spec: ColbertSpec
+
+    def __init__(
+        self,
+        model_name: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+        providers: Sequence[Provider] | None = None,
+        cuda: bool = False,
+        device_ids: Sequence[int] | None = None,
+        lazy_load: bool = False,
+        *,
+        device: str | None = None,
+        model_path: str | os.PathLike[str] | None = None,
+        specific_model_path: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        spec: ColbertSpec | None = None,
+        max_length: int | None = None,
+        graph_optimization: str = "all",
+        **kwargs: Any,
+    ) -> None:
+        reject_unknown("LateInteractionTextEmbedding()", kwargs, COMMON_INIT_KWARGS)
+        super().__init__(
+            model_name,
+            cache_dir,
+            threads,
+            providers,
+            cuda,
+            device_ids,
+            lazy_load,
+            device=device,
+            model_path=model_path,
+            specific_model_path=specific_model_path,
+            local_files_only=local_files_only,
+            spec=spec,
+            max_length=max_length,
+            graph_optimization=graph_optimization,
+        )
+
+    @property
+    def embedding_size(self) -> int:
+        """Length of every token vector."""
+        return self.spec.dim
+
+    # -- embedding -------------------------------------------------------------
+    def embed(
+        self,
+        documents: str | Iterable[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        parallel: int | None = None,
+        **kwargs: Any,
+    ) -> Iterator[FloatArray]:
+        """One float32 ``(n_tokens, dim)`` array per document, in input order."""
+        return self._embed("embed", "document", documents, batch_size, parallel, kwargs)
+
+    def passage_embed(
+        self,
+        texts: str | Iterable[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        parallel: int | None = None,
+        **kwargs: Any,
+    ) -> Iterator[FloatArray]:
+        """Same as :meth:`embed` (ColBERT encodes every passage as a document)."""
+        return self._embed("passage_embed", "passage", texts, batch_size, parallel, kwargs)
+
+    def query_embed(
+        self,
+        query: str | Iterable[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        parallel: int | None = None,
+        **kwargs: Any,
+    ) -> Iterator[FloatArray]:
+        """One float32 ``(query_length, dim)`` array per query, embedded in batches."""
+        return self._embed("query_embed", "query", query, batch_size, parallel, kwargs)
+
+    def _embed(
+        self,
+        method: str,
+        task: Task,
+        texts: Any,
+        batch_size: int,
+        parallel: int | None,
+        kwargs: dict[str, Any],
+    ) -> Iterator[FloatArray]:
+        reject_unknown(f"LateInteractionTextEmbedding.{method}()", kwargs, _CALL_KWARGS)
+        items = as_items(texts, what="queries" if task == "query" else "documents")
+        return self._runner.run(
+            items, batch_size=batch_size, task=task, validate=check_text, parallel=parallel
+        )
+
+    # -- reranking ---------------------------------------------------------------
+    def rerank(
+        self,
+        query: str,
+        documents: str | Iterable[str],
+        top_k: int | None = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        parallel: int | None = None,
+        return_documents: bool = False,
+        **kwargs: Any,
+    ) -> list[RerankResult]:
+        """Candidates sorted by MaxSim score against ``query``, best first.
+
+        Each result has the document's position in ``documents`` and its score
+        (and the text when ``return_documents``).  ``top_k=None`` keeps all;
+        a ``top_k`` above the number of documents returns them all; a negative
+        one is a ``ValueError``.  An empty list gives an empty result.
+        """
+        reject_unknown("LateInteractionTextEmbedding.rerank()", kwargs, _CALL_KWARGS)
+        k = check_top_k(top_k)
+        if not isinstance(query, str):
+            raise InputTypeError(f"query must be a str, got {type(query).__name__}")
+        docs = list(as_items(documents))
+        if not docs or k == 0:
+            # Still validate the candidates so bad input fails the same way for any top_k.
+            for i, doc in enumerate(docs):
+                check_text(doc, i)
+            return []
+        (query_vectors,) = list(self.query_embed([query]))
+        doc_vectors = list(self.embed(docs, batch_size=batch_size, parallel=parallel))
+        results = rank(maxsim(query_vectors, doc_vectors), k)
+        if return_documents:
+            results = [RerankResult(r.index, r.score, docs[r.index]) for r in results]
+        return results
+
+    # -- counting ------------------------------------------------------------------
+    def token_count(
+        self,
+        texts: str | Iterable[str],
+        batch_size: int = 1024,
+        *,
+        is_doc: bool = True,
+        include_extension: bool = False,
+        **kwargs: Any,
+    ) -> int:
+        """Tokens the model reads for ``texts``: ``[CLS]``, the marker, the (truncated)
+        text and ``[SEP]``.  For queries (``is_doc=False``) ``include_extension``
+        counts the ``[MASK]`` padding too, i.e. ``query_length`` per query."""
+        reject_unknown("LateInteractionTextEmbedding.token_count()", kwargs, ("batch_size",))
+        items = [check_text(t, i) for i, t in enumerate(as_items(texts))]
+        pipeline = self._runner.pipeline()
+        if not isinstance(pipeline, LateInteractionPipeline):  # pragma: no cover - wiring bug
+            raise TypeError(f"unexpected pipeline {type(pipeline).__name__}")
+        task: Task = "document" if is_doc else "query"
+        total = 0
+        for start in range(0, len(items), batch_size):
+            chunk = items[start : start + batch_size]
+            total += pipeline.count_tokens(chunk, task, include_extension)
+        return total

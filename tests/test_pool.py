@@ -1,0 +1,208 @@
+"""The persistent worker pool: reuse, order, back-pressure, failures, start methods.
+
+Workers are real processes running the tiny BERT fixture; the failure tests
+kill them for real with ``os.kill``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embed_plugins import DenseSpec, InputTypeError, TextEmbedding, WorkerError
+from embed_plugins.engine import pool as pool_mod
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY = FIXTURES / "models" / "tiny-bert"
+
+TEXTS = [("word " * (i % 40)) + f"text number {i}" for i in range(300)]
+
+
+@pytest.fixture(scope="module")
+def model() -> TextEmbedding:
+    m = TextEmbedding(model_path=TINY)
+    yield m
+    m.close()
+
+
+def local(model: TextEmbedding, texts: list[str]) -> np.ndarray:
+    return np.stack(list(model.embed(texts, batch_size=16)))
+
+
+def test_parallel_matches_in_process_in_order(model: TextEmbedding) -> None:
+    expected = local(model, TEXTS)
+    got = np.stack(list(model.embed(TEXTS, batch_size=16, parallel=2)))
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_pool_is_started_once_and_reused(model: TextEmbedding) -> None:
+    list(model.embed(TEXTS[:10], parallel=2))
+    pool = model._runner._pool
+    assert pool is not None
+    pids = [w.process.pid for w in pool._workers]
+    list(model.embed(TEXTS[:10], parallel=2))
+    list(model.query_embed(TEXTS[:10], parallel=2))
+    assert model._runner._pool is pool
+    assert [w.process.pid for w in pool._workers] == pids
+
+
+def test_parallel_zero_means_one_worker_per_core(model: TextEmbedding) -> None:
+    from embed_plugins.engine.session import default_threads
+
+    list(model.embed(TEXTS[:5], parallel=0))
+    assert model._runner._pool is not None
+    assert model._runner._pool.size == default_threads()
+
+
+def test_threads_do_not_oversubscribe(model: TextEmbedding) -> None:
+    list(model.embed(TEXTS[:5], parallel=2))
+    pool = model._runner._pool
+    assert pool is not None
+    assert pool.threads_per_worker * pool.size <= max(2, os.cpu_count() or 1)
+
+
+def test_streams_a_generator_with_bounded_reads(model: TextEmbedding) -> None:
+    """The input iterator is read only as far as results are consumed (back-pressure)."""
+    pulled = 0
+
+    def source():  # type: ignore[no-untyped-def]
+        nonlocal pulled
+        for i in range(1_000_000):
+            pulled += 1
+            yield f"text {i}"
+
+    results = model.embed(source(), batch_size=8, parallel=2)
+    first = [next(results) for _ in range(20)]
+    assert len(first) == 20
+    # Two chunks per worker in flight at most, plus one window being assembled.
+    assert pulled <= 8 * 2 * 2 * 2 + 8
+    results.close()  # type: ignore[attr-defined]
+
+
+def test_input_errors_name_the_index_under_parallel(model: TextEmbedding) -> None:
+    with pytest.raises(InputTypeError, match="input 3: expected str, got int"):
+        list(model.embed(["a", "b", "c", 3], parallel=2))  # type: ignore[list-item]
+
+
+def test_worker_exception_keeps_type_message_and_traceback(model: TextEmbedding) -> None:
+    """An exception raised inside a worker reaches the caller as itself, with the
+    worker's traceback text attached as the cause."""
+    pool = model._runner.pool(2)
+    results = pool.run(
+        [1, 2, 3], batch_size=2, task="document", validate=lambda x, i: x, size_hint=lambda x: 0
+    )
+    with pytest.raises(TypeError, match="has no len") as info:
+        list(results)
+    cause = info.value.__cause__
+    assert isinstance(cause, pool_mod.RemoteTraceback)
+    assert "Worker traceback" in str(cause)
+    assert "encode_texts" in cause.tb  # the frame inside the worker that raised
+    # The next call gets a healthy pool and right numbers.
+    np.testing.assert_array_equal(
+        np.stack(list(model.embed(TEXTS[:20], batch_size=16, parallel=2))), local(model, TEXTS[:20])
+    )
+    assert model._runner._pool is not pool
+
+
+def test_killed_worker_raises_named_error_fast_then_recovers(model: TextEmbedding) -> None:
+    many = TEXTS * 20
+    results = model.embed(many, batch_size=8, parallel=2)
+    next(results)
+    pool = model._runner._pool
+    assert pool is not None
+    victim = pool._workers[1]
+    os.kill(victim.process.pid, signal.SIGKILL)
+    start = time.monotonic()
+    with pytest.raises(WorkerError) as info:
+        list(results)
+    elapsed = time.monotonic() - start
+    assert elapsed < 5, elapsed
+    message = str(info.value)
+    assert "SIGKILL" in message
+    assert str(victim.process.pid) in message
+    assert "worker 1" in message
+    # The broken pool was shut down: no orphan processes.
+    assert not any(w.process.is_alive() for w in pool._workers)
+    # Next call: a fresh, healthy pool with the right numbers.
+    got = np.stack(list(model.embed(TEXTS[:50], batch_size=16, parallel=2)))
+    np.testing.assert_array_equal(got, local(model, TEXTS[:50]))
+    assert model._runner._pool is not pool
+
+
+def test_worker_killed_by_sigterm_is_named(model: TextEmbedding) -> None:
+    results = model.embed(TEXTS * 20, batch_size=8, parallel=2)
+    next(results)
+    pool = model._runner._pool
+    assert pool is not None
+    os.kill(pool._workers[0].process.pid, signal.SIGTERM)
+    with pytest.raises(WorkerError, match="SIGTERM"):
+        list(results)
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_start_methods_with_a_runtime_custom_spec(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec made at run time (not in the catalogue) reaches spawned workers intact."""
+    monkeypatch.setenv("EMBED_PLUGINS_START_METHOD", method)
+    spec = DenseSpec(
+        model="runtime/custom-cls",
+        model_file="onnx/model.onnx",
+        dim=32,
+        pooling="cls",
+        normalize=False,
+        max_length=12,
+    )
+    with TextEmbedding(spec=spec, model_path=TINY) as m:
+        expected = local(m, TEXTS[:40])
+        got = np.stack(list(m.embed(TEXTS[:40], batch_size=16, parallel=2)))
+        np.testing.assert_array_equal(got, expected)
+        pool = m._runner._pool
+        assert pool is not None
+        assert pool.start_method == method
+    # close() via the context manager stopped the workers.
+    assert not any(w.process.is_alive() for w in pool._workers)
+
+
+def test_close_and_garbage_collection_stop_workers() -> None:
+    m = TextEmbedding(model_path=TINY)
+    list(m.embed(TEXTS[:5], parallel=2))
+    pool = m._runner._pool
+    assert pool is not None
+    processes = [w.process for w in pool._workers]
+    assert all(p.is_alive() for p in processes)
+    del m, pool
+    import gc
+
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(p.is_alive() for p in processes)
+
+
+def test_parallel_argument_is_checked(model: TextEmbedding) -> None:
+    for bad in (-1, 1.5, "2", True):
+        with pytest.raises(ValueError, match="parallel"):
+            model.embed(["x"], parallel=bad)  # type: ignore[arg-type]
+
+
+def test_concurrent_parallel_calls_on_one_model_are_refused(model: TextEmbedding) -> None:
+    first = model.embed(TEXTS * 5, batch_size=8, parallel=2)
+    next(first)
+    second = model.embed(TEXTS[:3], parallel=2)
+    with pytest.raises(RuntimeError, match="already serving"):
+        next(second)
+    rest = list(first)
+    assert len(rest) == len(TEXTS) * 5 - 1
+
+
+def test_empty_input_starts_no_work(model: TextEmbedding) -> None:
+    assert list(model.embed([], parallel=2)) == []
+    assert threading.active_count() >= 1
