@@ -10,6 +10,8 @@ The public API keeps fastembed's names and call shapes::
 
 from __future__ import annotations
 
+from .catalog.rerank import CrossEncoderSpec
+from .catalog.sparse import Bm25Spec, Bm42Spec, SparseSpec, SpladeSpec
 from .catalog.spec import DenseSpec, ModelSpec
 from .engine.session import ProviderFallbackWarning
 from .errors import (
@@ -21,12 +23,17 @@ from .errors import (
     ProviderError,
     WorkerError,
 )
+from .models.cross_encoder import TextCrossEncoder
+from .models.sparse_embedding import SparseTextEmbedding
 from .models.text_embedding import TextEmbedding
 from .results import RerankResult, SparseVector
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Bm25Spec",
+    "Bm42Spec",
+    "CrossEncoderSpec",
     "DenseSpec",
     "EmbedPluginsError",
     "InputTypeError",
@@ -37,7 +44,11 @@ __all__ = [
     "ProviderError",
     "ProviderFallbackWarning",
     "RerankResult",
+    "SparseSpec",
+    "SparseTextEmbedding",
     "SparseVector",
+    "SpladeSpec",
+    "TextCrossEncoder",
     "TextEmbedding",
     "WorkerError",
     "__version__",

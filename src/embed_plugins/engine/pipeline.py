@@ -35,7 +35,7 @@ Task = Literal["query", "passage", "document"]
 class Pipeline(Protocol[In, Out]):
     """Everything from user input to final result, for one window of inputs."""
 
-    def process(self, items: Sequence[In], batch_size: int, task: Task) -> list[Out]: ...
+    def process(self, items: Sequence[In], batch_size: int, task: Task) -> Sequence[Out]: ...
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,10 @@ def _worker_main(recipe: PipelineRecipe, tasks: Any, results: Connection, name: 
 
 def _pack_error(exc: BaseException) -> tuple[str, str, str, bytes | None]:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    payload: bytes | None
     try:
-        payload: bytes | None = pickle.dumps(exc)
-        pickle.loads(payload)
+        payload = pickle.dumps(exc)
+        pickle.loads(payload)  # some exceptions pickle but cannot be rebuilt
     except Exception:
         payload = None
     return (type(exc).__qualname__, str(exc), tb, payload)
@@ -145,7 +146,7 @@ class WorkerPool:
             raise ValueError(f"a pool needs at least one worker, got {n_workers}")
         self.size = n_workers
         self.start_method = start_method or os.environ.get("EMBED_PLUGINS_START_METHOD", "spawn")
-        self._ctx = mp.get_context(self.start_method)
+        self._ctx: Any = mp.get_context(self.start_method)
         threads = threads_per_worker or recipe.session.threads
         if threads is None:
             threads = max(1, default_threads() // n_workers)

@@ -130,7 +130,7 @@ class ModelRunner(Generic[Out]):
 
     def run_one(self, items: Sequence[Any], batch_size: int, task: Task) -> list[Out]:
         """Already validated items, in-process, as a list (the short-query path)."""
-        return self.pipeline().process(items, batch_size, task)
+        return list(self.pipeline().process(items, batch_size, task))
 
     def close(self) -> None:
         """Stop the worker pool, if any (the in-process session stays usable)."""

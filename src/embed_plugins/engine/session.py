@@ -94,6 +94,8 @@ class SessionConfig:
         provider = _DEVICE_PROVIDERS[key]
         if provider == "CPUExecutionProvider":
             return [provider]
+        if index and not index.isdigit():
+            raise ProviderError(f"device {self.device!r}: the device index must be a number")
         options: dict[str, Any] = {"device_id": int(index)} if index else {}
         return [(provider, options) if options else provider, "CPUExecutionProvider"]
 

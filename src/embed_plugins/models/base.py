@@ -82,7 +82,11 @@ class ModelBase:
     family: ClassVar[str]
     default_model: ClassVar[str]
     spec_type: ClassVar[type[ModelSpec]]
-    build_pipeline: ClassVar[Callable[[PipelineRecipe], Pipeline[Any, Any]]]
+
+    @staticmethod
+    def build_pipeline(recipe: PipelineRecipe) -> Pipeline[Any, Any]:
+        """Build the family's pipeline from a recipe (a module-level function, so it pickles)."""
+        raise NotImplementedError
 
     def __init__(
         self,
@@ -112,6 +116,8 @@ class ModelBase:
         name = model_name if model_name is not None else (spec.model if spec else self.default_model)
         if not isinstance(name, str):
             raise TypeError(f"model_name must be a str, got {type(name).__name__}")
+        if path is not None and not Path(path).expanduser().is_dir():
+            raise ModelNotFoundError(f"model_path {str(path)!r} is not a folder")
         if spec is None and model_name is None and path is not None:
             # A folder and no name: describe the folder itself, never the default model.
             folder = Path(path).expanduser()

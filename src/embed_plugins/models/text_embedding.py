@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from ..catalog.spec import DenseSpec
 from ..engine.pipeline import Task
-from ..engine.runner import as_items, check_text
+from ..engine.runner import as_items, check_batch_size, check_text
 from ..engine.session import Provider
 from ..families.dense import build_dense, spec_from_folder
 from .base import ModelBase, reject_unknown
@@ -164,6 +164,7 @@ class TextEmbedding(ModelBase):
     def token_count(self, texts: str | Iterable[str], batch_size: int = 1024, **kwargs: Any) -> int:
         """Tokens the model sees for ``texts`` (after truncation, special tokens included)."""
         reject_unknown("TextEmbedding.token_count()", kwargs, ("batch_size",))
+        check_batch_size(batch_size)
         items = [check_text(t, i) for i, t in enumerate(as_items(texts))]
         pipeline: Any = self._runner.pipeline()
         total = 0
