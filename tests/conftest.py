@@ -67,6 +67,8 @@ def _find_models_dir() -> Path | None:
 def models_dir() -> Path:
     """The folder of real models: $EMBED_PLUGINS_MODELS_DIR, else ../shared/models."""
     found = _find_models_dir()
+    if found is None and os.environ.get("CI"):
+        pytest.fail(f"CI must provide the real models: set {MODELS_DIR_ENV}")
     if found is None:
         pytest.skip(
             f"no real models: set {MODELS_DIR_ENV} or provide {DEFAULT_MODELS_DIR} "

@@ -132,7 +132,7 @@ def minilm_reference() -> tuple[list[str], dict[str, np.ndarray]]:
 
 
 def test_real_minilm_matches_sentence_transformers(
-    models_dir: Path, minilm_reference: tuple[list[str], dict[str, np.ndarray]]
+    offline_models: Path, minilm_reference: tuple[list[str], dict[str, np.ndarray]]
 ) -> None:
     """The real all-MiniLM-L6-v2, resolved through EMBED_PLUGINS_MODELS_DIR.
 
@@ -152,7 +152,7 @@ def test_real_minilm_matches_sentence_transformers(
 
 
 def test_real_minilm_query_and_passage_apply_no_prefix(
-    models_dir: Path, minilm_reference: tuple[list[str], dict[str, np.ndarray]]
+    offline_models: Path, minilm_reference: tuple[list[str], dict[str, np.ndarray]]
 ) -> None:
     texts, ref = minilm_reference
     model = TextEmbedding("sentence-transformers/all-MiniLM-L6-v2")
@@ -163,7 +163,7 @@ def test_real_minilm_query_and_passage_apply_no_prefix(
 
 
 def test_real_minilm_with_e5_style_prefixes(
-    models_dir: Path, minilm_reference: tuple[list[str], dict[str, np.ndarray]]
+    offline_models: Path, minilm_reference: tuple[list[str], dict[str, np.ndarray]]
 ) -> None:
     """query_embed/passage_embed prepend the spec's prefixes; embed does not."""
     texts, _ = minilm_reference
@@ -175,7 +175,7 @@ def test_real_minilm_with_e5_style_prefixes(
         query_prefix="query: ",
         passage_prefix="passage: ",
     )
-    model = TextEmbedding(spec=spec, model_path=models_dir / "sentence-transformers/all-MiniLM-L6-v2")
+    model = TextEmbedding(spec=spec, model_path=offline_models / "sentence-transformers/all-MiniLM-L6-v2")
     plain = TextEmbedding("sentence-transformers/all-MiniLM-L6-v2")
     sample = texts[:3]
     q = np.stack(list(model.query_embed(sample)))
@@ -186,7 +186,7 @@ def test_real_minilm_with_e5_style_prefixes(
 
 
 def test_fused_graph_keeps_parity(
-    models_dir: Path,
+    offline_models: Path,
     minilm_reference: tuple[list[str], dict[str, np.ndarray]],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

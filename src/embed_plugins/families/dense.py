@@ -41,6 +41,8 @@ def pool(hidden: FloatArray, attention_mask: npt.NDArray[np.int64], how: str) ->
     if how == "cls":
         return hidden[:, 0].astype(np.float32, copy=True)
     if how == "mean":
+        if attention_mask.all():  # no padding (e.g. a single text): a plain mean
+            return hidden.mean(axis=1, dtype=np.float32)
         mask = attention_mask.astype(np.float32)[:, :, None]
         summed = (hidden * mask).sum(axis=1)
         counts = np.clip(mask.sum(axis=1), 1e-9, None)
@@ -55,7 +57,7 @@ def pool(hidden: FloatArray, attention_mask: npt.NDArray[np.int64], how: str) ->
 
 def l2_normalize(x: FloatArray) -> FloatArray:
     """Rows scaled to unit L2 norm; an all-zero row stays zero (norm clamped at 1e-12)."""
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    norms = np.sqrt(np.einsum("...i,...i->...", x, x))[..., None]
     return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
 
 

@@ -96,6 +96,11 @@ class TextTokenizer:
     # -- encoding -----------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> list[Encoding]:
         """Truncated, unpadded encodings (special tokens added), one per text."""
+        if len(texts) == 1:  # the short-query path: no batch thread pool
+            try:
+                return [self._tokenizer.encode(texts[0])]
+            except TypeError:
+                return [self._tokenizer.encode(clean_surrogates(texts[0]))]
         try:
             encodings: list[Encoding] = self._encode_batch(list(texts))
         except TypeError:
@@ -197,6 +202,13 @@ class TextTokenizer:
 
     def pad(self, encodings: Sequence[Encoding]) -> TextBatch:
         """Right-pad to the longest encoding."""
+        if len(encodings) == 1:
+            enc = encodings[0]
+            return TextBatch(
+                np.asarray([enc.ids], dtype=np.int64),
+                np.asarray([enc.attention_mask], dtype=np.int64),
+                np.asarray([enc.type_ids], dtype=np.int64),
+            )
         rows = len(encodings)
         width = max((len(e.ids) for e in encodings), default=0)
         input_ids = np.full((rows, width), self.pad_id, dtype=np.int64)
