@@ -40,12 +40,11 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import Union
 
 from embed_plugins.catalog.spec import ModelSpec
 
 #: A special token given by its text (looked up in the vocabulary) or by its id.
-Token = Union[str, int]
+Token = str | int
 
 #: The symbols whose token ids documents drop (``string.punctuation``, as in the reference).
 PUNCTUATION: tuple[str, ...] = tuple(string.punctuation)
@@ -162,9 +161,9 @@ LATE_INTERACTION_MODELS: tuple[ColbertSpec, ...] = (
         ),
     ),
     # answerdotai/answerai-colbert-small-v1.
-    # - repo/file/size/licence/dim: fastembed colbert.py (hf "answerdotai/answerai-colbert-small-v1",
-    #   model_file "vespa_colbert.onnx", 0.13 GB, "apache-2.0", dim 96, "512 input tokens
-    #   truncation"); model card (https://huggingface.co/answerdotai/answerai-colbert-small-v1:
+    # - repo/file/size/licence/dim: fastembed colbert.py (hf
+    #   "answerdotai/answerai-colbert-small-v1", model_file "vespa_colbert.onnx", 0.13 GB,
+    #   "apache-2.0", dim 96, "512 input tokens truncation"); model card (https://huggingface.co/answerdotai/answerai-colbert-small-v1:
     #   33M parameters, MiniLM-sized BERT, tags ColBERT / RAGatouille, trained with the
     #   JaColBERTv2.5 recipe on the Stanford ColBERT library).
     # - markers / [MASK] / query length 32 / attend false: the ColBERT library defaults the model

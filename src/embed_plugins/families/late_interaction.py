@@ -43,7 +43,9 @@ def resolve_token(tokenizer: Tokenizer, token: Token, what: str, model: str) -> 
     size = tokenizer.get_vocab_size(with_added_tokens=True)
     if isinstance(token, int):
         if not 0 <= token < size:
-            raise ModelLoadError(f"{model}: {what} id {token} is outside the vocabulary (0..{size - 1})")
+            raise ModelLoadError(
+                f"{model}: {what} id {token} is outside the vocabulary (0..{size - 1})"
+            )
         return token
     found = tokenizer.token_to_id(token)
     if found is None:
@@ -124,7 +126,8 @@ def prepare_feeds(
 def normalize_tokens(x: FloatArray) -> FloatArray:
     """Every vector (last axis) scaled to unit L2 norm; zero vectors stay zero (eps 1e-12)."""
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    out: FloatArray = (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return out
 
 
 def document_keep_mask(
@@ -150,7 +153,7 @@ def document_vectors(
     """``(rows, seq, dim)`` -> one ``(n_kept, dim)`` array per document."""
     keep = document_keep_mask(input_ids, attention_mask, skip_ids)
     vectors = normalize_tokens(output) if normalize else output.astype(np.float32, copy=False)
-    return [row[k] for row, k in zip(vectors, keep)]
+    return [row[k] for row, k in zip(vectors, keep, strict=True)]
 
 
 # -- scoring --------------------------------------------------------------------
@@ -210,13 +213,16 @@ def _score_group(
 
 
 def check_top_k(top_k: Any) -> int | None:
-    """``top_k`` as ``None`` (all) or an int >= 0; anything else is an error."""
+    """``top_k`` as ``None`` (every document) or a positive int (as ``TextCrossEncoder.rank``).
+
+    A ``top_k`` larger than the list means all of it.
+    """
     if top_k is None:
         return None
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)):
-        raise TypeError(f"top_k must be None or an int, got {type(top_k).__name__}")
-    if top_k < 0:
-        raise ValueError(f"top_k must be >= 0, got {top_k}")
+        raise TypeError(f"top_k must be a positive int or None, got {top_k!r}")
+    if top_k < 1:
+        raise ValueError(f"top_k must be a positive int or None, got {top_k!r}")
     return int(top_k)
 
 

@@ -12,7 +12,7 @@ import difflib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from .. import catalog
 from ..catalog.spec import ModelSpec
@@ -21,6 +21,8 @@ from ..engine.runner import ModelRunner
 from ..engine.session import Provider, SessionConfig, as_provider_tuple
 from ..errors import ModelNotFoundError
 from ..hub import check_repo_id, models_dirs, resolve_model_dir
+
+_M = TypeVar("_M", bound="ModelBase")
 
 #: Constructor keywords every model class accepts (fastembed's, plus ours).
 COMMON_INIT_KWARGS = (
@@ -200,7 +202,7 @@ class ModelBase:
         """Stop worker processes, if any were started."""
         self._runner.close()
 
-    def __enter__(self) -> ModelBase:
+    def __enter__(self: _M) -> _M:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -28,6 +28,31 @@ FloatArray = npt.NDArray[np.float32]
 
 DEFAULT_BATCH_SIZE = 256
 _CALL_KWARGS = ("batch_size", "parallel")
+_RANK_ONLY = ("top_k", "return_documents")
+#: Documents scored together by one vectorised ``maxsim`` call in ``rerank``.
+_SCORE_CHUNK = 256
+
+
+def check_query(query: Any) -> str:
+    if isinstance(query, str):
+        return query
+    hint = " (decode bytes to str first)" if isinstance(query, (bytes, bytearray)) else ""
+    raise InputTypeError(f"query must be str, got {type(query).__name__}{hint}")
+
+
+def _scores(
+    model: LateInteractionTextEmbedding, query: str, doc_vectors: Iterator[FloatArray]
+) -> Iterator[float]:
+    """MaxSim scores of streamed document vectors, chunk by chunk (a generator: lazy)."""
+    (query_vectors,) = model.query_embed([query])
+    chunk: list[FloatArray] = []
+    for vectors in doc_vectors:
+        chunk.append(vectors)
+        if len(chunk) == _SCORE_CHUNK:
+            yield from maxsim(query_vectors, chunk).tolist()
+            chunk = []
+    if chunk:
+        yield from maxsim(query_vectors, chunk).tolist()
 
 
 class LateInteractionTextEmbedding(ModelBase):
@@ -37,15 +62,20 @@ class LateInteractionTextEmbedding(ModelBase):
     per document (``[CLS]``, the document marker, the text's tokens without
     punctuation, ``[SEP]``); ``query_embed`` one ``(query_length, dim)`` array
     per query (the query padded with ``[MASK]`` to the model's query length).
-    Queries are embedded in batches, like documents.  Score with
-    :func:`embed_plugins.maxsim` or rerank candidates with :meth:`rerank`.
+    Queries are embedded in batches, like documents.
+
+    Scoring has the shapes of :class:`TextCrossEncoder`: :meth:`rerank` yields
+    one MaxSim score per document in input order, :meth:`rank` returns
+    :class:`RerankResult` s sorted best first (``top_k``, ``return_documents``).
+    Precomputed vectors are scored with :func:`embed_plugins.maxsim`.
 
     Example::
 
         model = LateInteractionTextEmbedding("colbert-ir/colbertv2.0")
         docs = list(model.embed(["Paris is in France.", "Berlin is in Germany."]))
         (query,) = model.query_embed("where is Paris?")
-        best = model.rerank("where is Paris?", ["Paris is in France.", "Berlin..."], top_k=1)
+        scores = maxsim(query, docs)                      # float32, one per document
+        best = model.rank("where is Paris?", ["Paris is in France.", "Berlin..."], top_k=1)
     """
 
     family: ClassVar[str] = "late_interaction"
@@ -71,6 +101,7 @@ class LateInteractionTextEmbedding(ModelBase):
         spec: ColbertSpec | None = None,
         max_length: int | None = None,
         graph_optimization: str = "all",
+        optimize: bool = False,
         **kwargs: Any,
     ) -> None:
         reject_unknown("LateInteractionTextEmbedding()", kwargs, COMMON_INIT_KWARGS)
@@ -89,6 +120,8 @@ class LateInteractionTextEmbedding(ModelBase):
             spec=spec,
             max_length=max_length,
             graph_optimization=graph_optimization,
+            optimize=optimize,
+            **kwargs,  # any other common keyword the base class accepts
         )
 
     @property
@@ -142,8 +175,34 @@ class LateInteractionTextEmbedding(ModelBase):
             items, batch_size=batch_size, task=task, validate=check_text, parallel=parallel
         )
 
-    # -- reranking ---------------------------------------------------------------
+    # -- scoring -------------------------------------------------------------------
     def rerank(
+        self,
+        query: str,
+        documents: str | Iterable[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        parallel: int | None = None,
+        **kwargs: Any,
+    ) -> Iterator[float]:
+        """One MaxSim score per document, in input order, lazily.
+
+        The same shape as :meth:`TextCrossEncoder.rerank`; for results sorted
+        by score use :meth:`rank`.  The query is embedded once; documents
+        stream through :meth:`embed` (``parallel`` applies to them).
+        """
+        misplaced = [k for k in _RANK_ONLY if k in kwargs]
+        if misplaced:
+            raise TypeError(
+                f"LateInteractionTextEmbedding.rerank() got {', '.join(map(repr, misplaced))}: "
+                "rerank() yields scores in input order; use rank(query, documents, top_k=..., "
+                "return_documents=...) for results sorted by score"
+            )
+        reject_unknown("LateInteractionTextEmbedding.rerank()", kwargs, _CALL_KWARGS)
+        q = check_query(query)
+        doc_vectors = self.embed(documents, batch_size=batch_size, parallel=parallel)
+        return _scores(self, q, doc_vectors)
+
+    def rank(
         self,
         query: str,
         documents: str | Iterable[str],
@@ -154,26 +213,22 @@ class LateInteractionTextEmbedding(ModelBase):
         return_documents: bool = False,
         **kwargs: Any,
     ) -> list[RerankResult]:
-        """Candidates sorted by MaxSim score against ``query``, best first.
+        """Documents sorted by MaxSim score, best first (the shape of ``TextCrossEncoder.rank``).
 
-        Each result has the document's position in ``documents`` and its score
-        (and the text when ``return_documents``).  ``top_k=None`` keeps all;
-        a ``top_k`` above the number of documents returns them all; a negative
-        one is a ``ValueError``.  An empty list gives an empty result.
+        Each :class:`RerankResult` holds the document's position in ``documents``
+        (``index``), its ``score`` and, with ``return_documents=True``, the text.
+        ``top_k=None`` keeps all, a ``top_k`` above the number of documents
+        returns them all, ``0`` or a negative one is a ``ValueError``; equal
+        scores keep input order.  An empty list gives an empty result.
         """
-        reject_unknown("LateInteractionTextEmbedding.rerank()", kwargs, _CALL_KWARGS)
+        reject_unknown("LateInteractionTextEmbedding.rank()", kwargs, (*_CALL_KWARGS, *_RANK_ONLY))
         k = check_top_k(top_k)
-        if not isinstance(query, str):
-            raise InputTypeError(f"query must be a str, got {type(query).__name__}")
+        q = check_query(query)
         docs = list(as_items(documents))
-        if not docs or k == 0:
-            # Still validate the candidates so bad input fails the same way for any top_k.
-            for i, doc in enumerate(docs):
-                check_text(doc, i)
-            return []
-        (query_vectors,) = list(self.query_embed([query]))
-        doc_vectors = list(self.embed(docs, batch_size=batch_size, parallel=parallel))
-        results = rank(maxsim(query_vectors, doc_vectors), k)
+        scores = np.fromiter(
+            self.rerank(q, docs, batch_size, parallel), dtype=np.float32, count=len(docs)
+        )
+        results = rank(scores, k)
         if return_documents:
             results = [RerankResult(r.index, r.score, docs[r.index]) for r in results]
         return results
