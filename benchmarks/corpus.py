@@ -40,18 +40,24 @@ _SKIP_SUFFIXES = {
 }
 _SKIP_NAMES = {"Makefile", "makefile"}
 _MAX_FILE_BYTES = 4_000_000
+#: Only the first this many characters of a file are used (a few changelogs are
+#: megabytes long; their head is as real as their tail and the selection stays varied).
+_MAX_FILE_CHARS = 256_000
 
 # Common English function words: prose has many of them, code and lists few.
-_FUNCTION_WORDS = frozenset(
-    """a about after all also an and any are as at be been but by can could do does
+_FUNCTION_WORDS = """a about after all also an and any are as at be been but by can could do does
     for from has have if in into is it its may more must no not of on one only or other
     our should so some such than that the their them then there these they this to under
     use used using was we were what when where which while who will with would you your""".split()
-)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]|[A-Za-z]")
+_FUNCTION = re.compile(r"\b(?:" + "|".join(_FUNCTION_WORDS) + r")\b")
+# A whitespace-delimited token that is a word, possibly with quotes / punctuation around it.
+_ALPHA_TOKEN = re.compile(r"(?:^|\s)[(\"'*]?[A-Za-z][A-Za-z'\-]*[.,:;!?)\"']*(?=\s|$)")
 _CODE_CHARS = re.compile(r"[{}<>=;|\\$#@`\[\]]")
 _BLANK_SPLIT = re.compile(r"\n[ \t]*\n")
-_SPACES = re.compile(r"\s+")
+#: Prose tests look at this many leading characters (enough to judge, cheap on huge files).
+_HEAD_CHARS = 600
+#: Longer paragraphs are lists or dumps, not passages (~800 tokens; the models truncate at 256-512).
+_MAX_PASSAGE_CHARS = 4000
 
 
 @dataclass(frozen=True)
@@ -102,47 +108,55 @@ def read_text(path: Path) -> str | None:
     if len(data) > 4 * _MAX_FILE_BYTES or b"\0" in data[:8192]:
         return None
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    if len(text) > _MAX_FILE_CHARS:
+        cut = text.rfind("\n\n", 0, _MAX_FILE_CHARS)
+        text = text[: cut if cut > 0 else _MAX_FILE_CHARS]
+    return text
 
 
 def paragraphs(text: str) -> Iterator[str]:
     """Blank-line separated paragraphs, whitespace collapsed."""
     for block in _BLANK_SPLIT.split(text.replace("\r\n", "\n")):
-        flat = _SPACES.sub(" ", block).strip()
+        flat = " ".join(block.split())
         if flat:
             yield flat
 
 
 def _prose_score(text: str) -> tuple[int, float, float, float]:
-    tokens = text.split()
-    words = [w for w in (_WORD.fullmatch(t.strip(".,:;!?()\"'")) for t in tokens) if w]
-    n_tokens = max(1, len(tokens))
-    alpha_ratio = len(words) / n_tokens
-    function_ratio = sum(1 for w in words if w.group(0).lower() in _FUNCTION_WORDS) / n_tokens
-    code_ratio = len(_CODE_CHARS.findall(text)) / max(1, len(text))
-    return len(tokens), alpha_ratio, function_ratio, code_ratio
+    """(tokens, alphabetic-token ratio, function-word ratio, code-char ratio) of the head."""
+    head = text[:_HEAD_CHARS]
+    n_tokens = len(head.split())
+    if n_tokens == 0:
+        return 0, 0.0, 0.0, 1.0
+    alpha = len(_ALPHA_TOKEN.findall(head)) / n_tokens
+    function = len(_FUNCTION.findall(head.lower())) / n_tokens
+    code = len(_CODE_CHARS.findall(head)) / len(head)
+    return n_tokens, alpha, function, code
 
 
 def is_prose(text: str, min_words: int = 5) -> bool:
     """English-looking prose: enough words, mostly alphabetic, with function words."""
+    if len(text) > _MAX_PASSAGE_CHARS or len(text) < 4 * min_words:
+        return False
     if not text.isascii() and sum(not c.isascii() for c in text) > 0.02 * len(text):
         return False
     n, alpha, function, code = _prose_score(text)
-    return n >= min_words and alpha >= 0.7 and function >= 0.12 and code <= 0.01
+    return n >= min_words and alpha >= 0.75 and function >= 0.2 and code <= 0.01
 
 
 def is_query(text: str) -> bool:
     """A short real line usable as a search query: 2-10 words, alphabetic."""
-    if "\n" in text or not text.isascii():
+    if len(text) > 100 or not text.isascii():
         return False
     n, alpha, _function, code = _prose_score(text)
     return 2 <= n <= 10 and alpha >= 0.8 and code == 0 and any(c.islower() for c in text)
 
 
-def _key(text: str) -> str:
-    return _SPACES.sub(" ", text.lower()).strip()
+def _key(paragraph: str) -> str:
+    return paragraph.lower()  # whitespace is already collapsed by paragraphs()
 
 
 def load_corpus(

@@ -16,12 +16,12 @@ import pytest
 
 pytest.importorskip("langchain_core")
 
-from langchain_core.embeddings import Embeddings  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
+from langchain_core.embeddings import Embeddings
+from pydantic import ValidationError
 
-from embed_plugins import DenseSpec, InputTypeError, TextEmbedding  # noqa: E402
-from embed_plugins.hub import MODELS_DIR_ENV  # noqa: E402
-from embed_plugins.integrations.langchain import EmbedPluginsEmbeddings  # noqa: E402
+from embed_plugins import DenseSpec, InputTypeError, TextEmbedding
+from embed_plugins.hub import MODELS_DIR_ENV
+from embed_plugins.integrations.langchain import EmbedPluginsEmbeddings
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 DOCS = [

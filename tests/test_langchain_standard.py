@@ -16,11 +16,11 @@ import pytest
 
 pytest.importorskip("langchain_tests")
 
-from langchain_tests.integration_tests import EmbeddingsIntegrationTests  # noqa: E402
-from langchain_tests.unit_tests import EmbeddingsUnitTests  # noqa: E402
+from langchain_tests.integration_tests import EmbeddingsIntegrationTests
+from langchain_tests.unit_tests import EmbeddingsUnitTests
 
-from embed_plugins.hub import MODELS_DIR_ENV  # noqa: E402
-from embed_plugins.integrations.langchain import EmbedPluginsEmbeddings  # noqa: E402
+from embed_plugins.hub import MODELS_DIR_ENV
+from embed_plugins.integrations.langchain import EmbedPluginsEmbeddings
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 

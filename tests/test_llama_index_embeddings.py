@@ -16,12 +16,12 @@ import pytest
 
 pytest.importorskip("llama_index.core")
 
-from llama_index.core.base.embeddings.base import BaseEmbedding  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import ValidationError
 
-from embed_plugins import DenseSpec, InputTypeError, TextEmbedding  # noqa: E402
-from embed_plugins.hub import MODELS_DIR_ENV  # noqa: E402
-from embed_plugins.integrations.llama_index import EmbedPluginsEmbedding  # noqa: E402
+from embed_plugins import DenseSpec, InputTypeError, TextEmbedding
+from embed_plugins.hub import MODELS_DIR_ENV
+from embed_plugins.integrations.llama_index import EmbedPluginsEmbedding
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 DOCS = [
@@ -168,9 +168,7 @@ def test_empty_batch(embed_model: EmbedPluginsEmbedding) -> None:
 # -- serialisation -----------------------------------------------------------------------
 
 
-def test_to_dict_from_dict_round_trip(
-    embed_model: EmbedPluginsEmbedding, models_dir: Path
-) -> None:
+def test_to_dict_from_dict_round_trip(embed_model: EmbedPluginsEmbedding, models_dir: Path) -> None:
     data = embed_model.to_dict()
     assert data["class_name"] == "EmbedPluginsEmbedding"
     assert data["model_name"] == MINILM
@@ -200,9 +198,9 @@ def test_round_trip_with_spec_and_path(minilm_dir: Path) -> None:
 
 
 async def test_async_equals_sync(embed_model: EmbedPluginsEmbedding) -> None:
-    assert await embed_model.aget_text_embedding_batch(DOCS) == embed_model.get_text_embedding_batch(
+    assert await embed_model.aget_text_embedding_batch(
         DOCS
-    )
+    ) == embed_model.get_text_embedding_batch(DOCS)
     assert await embed_model.aget_query_embedding("q") == embed_model.get_query_embedding("q")
     assert await embed_model.aget_text_embedding("t") == embed_model.get_text_embedding("t")
 

@@ -10,6 +10,7 @@ The public API keeps fastembed's names and call shapes::
 
 from __future__ import annotations
 
+from .catalog.late_interaction import ColbertSpec
 from .catalog.rerank import CrossEncoderSpec
 from .catalog.sparse import Bm25Spec, Bm42Spec, SparseSpec, SpladeSpec
 from .catalog.spec import DenseSpec, ModelSpec
@@ -23,7 +24,9 @@ from .errors import (
     ProviderError,
     WorkerError,
 )
+from .families.late_interaction import maxsim
 from .models.cross_encoder import TextCrossEncoder
+from .models.late_interaction import LateInteractionTextEmbedding
 from .models.sparse_embedding import SparseTextEmbedding
 from .models.text_embedding import TextEmbedding
 from .results import RerankResult, SparseVector
@@ -33,11 +36,13 @@ __version__ = "0.1.0"
 __all__ = [
     "Bm25Spec",
     "Bm42Spec",
+    "ColbertSpec",
     "CrossEncoderSpec",
     "DenseSpec",
     "EmbedPluginsError",
     "InputTypeError",
     "InvalidInputError",
+    "LateInteractionTextEmbedding",
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelSpec",
@@ -52,4 +57,5 @@ __all__ = [
     "TextEmbedding",
     "WorkerError",
     "__version__",
+    "maxsim",
 ]

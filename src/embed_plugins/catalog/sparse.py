@@ -119,16 +119,22 @@ class Bm25Spec(SparseSpec):
             raise ValueError(f"{where}: BM25 needs no model files; leave hf_repo=None")
         if not self.disable_stemmer:
             _check_language(self.language, where)
-        if isinstance(self.k, bool) or not isinstance(self.k, (int, float)) or not (
-            math.isfinite(self.k) and self.k >= 0
+        if (
+            isinstance(self.k, bool)
+            or not isinstance(self.k, (int, float))
+            or not (math.isfinite(self.k) and self.k >= 0)
         ):
             raise ValueError(f"{where}: k must be a finite number >= 0, got {self.k!r}")
-        if isinstance(self.b, bool) or not isinstance(self.b, (int, float)) or not (
-            0 <= self.b <= 1
+        if (
+            isinstance(self.b, bool)
+            or not isinstance(self.b, (int, float))
+            or not (0 <= self.b <= 1)
         ):
             raise ValueError(f"{where}: b must be a number in [0, 1], got {self.b!r}")
-        if isinstance(self.avg_len, bool) or not isinstance(self.avg_len, (int, float)) or not (
-            math.isfinite(self.avg_len) and self.avg_len > 0
+        if (
+            isinstance(self.avg_len, bool)
+            or not isinstance(self.avg_len, (int, float))
+            or not (math.isfinite(self.avg_len) and self.avg_len > 0)
         ):
             raise ValueError(f"{where}: avg_len must be a finite number > 0, got {self.avg_len!r}")
         if (
@@ -166,8 +172,10 @@ class Bm42Spec(SparseSpec):
     def __post_init__(self) -> None:
         where = f"BM42 model {self.model!r}"
         _check_language(self.language, where)
-        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not (
-            math.isfinite(self.alpha) and self.alpha > 0
+        if (
+            isinstance(self.alpha, bool)
+            or not isinstance(self.alpha, (int, float))
+            or not (math.isfinite(self.alpha) and self.alpha > 0)
         ):
             raise ValueError(f"{where}: alpha must be a finite number > 0, got {self.alpha!r}")
 
@@ -221,10 +229,10 @@ SPARSE_MODELS: tuple[SparseSpec, ...] = (
         source="qdrant/fastembed fastembed/sparse/bm25.py; families/bm25.py here",
     ),
     # Qdrant/bm42-all-minilm-l6-v2-attentions.
-    # - repo/file: fastembed bm42.py (supported_bm42_models): hf Qdrant/all_miniLM_L6_v2_with_attentions,
-    #   model_file model.onnx, additional file stopwords.txt, size 0.09 GB, vocab 30522,
-    #   apache-2.0, requires_idf=True, ONNX_OUTPUT_NAMES ["attention_6"], alpha 0.5, language
-    #   english.  Listing https://huggingface.co/Qdrant/all_miniLM_L6_v2_with_attentions/tree/main:
+    # - repo/file: fastembed bm42.py (supported_bm42_models): hf
+    #   Qdrant/all_miniLM_L6_v2_with_attentions, model_file model.onnx, additional file
+    #   stopwords.txt, size 0.09 GB, vocab 30522, apache-2.0, requires_idf=True,
+    #   ONNX_OUTPUT_NAMES ["attention_6"], alpha 0.5, language english.  Listing https://huggingface.co/Qdrant/all_miniLM_L6_v2_with_attentions/tree/main:
     #   model.onnx 91 MB, stopwords.txt 936 B, tokenizer files, config.json.
     # - stopwords: the repo's stopwords.txt (936 bytes) is not fetched: the English list shipped
     #   with this package for BM25 (NLTK's English list, 179 words, also 936 bytes) is used, so

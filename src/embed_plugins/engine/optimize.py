@@ -101,6 +101,14 @@ def optimized_model_path(model_path: Path) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         candidate = Path(tmp) / "model.onnx"
         fused.save_model_to_file(str(candidate))
+        lost = _lost_outputs(model_path, candidate)
+        if lost:
+            warnings.warn(
+                f"fusing {model_path} removes graph outputs {lost}; using the plain graph",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return model_path
         diff = _probe_difference(model_path, candidate)
         if diff > _PARITY_TOL:
             warnings.warn(
@@ -112,6 +120,15 @@ def optimized_model_path(model_path: Path) -> Path:
             return model_path
         os.replace(candidate, target)  # atomic: concurrent workers never see half a file
     return target
+
+
+def _lost_outputs(plain: Path, fused: Path) -> list[str]:
+    """Outputs of the plain graph the fused one no longer has (e.g. attention probabilities)."""
+    names = [
+        {o.name for o in ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).get_outputs()}
+        for p in (plain, fused)
+    ]
+    return sorted(names[0] - names[1])
 
 
 def _probe_difference(plain: Path, fused: Path) -> float:

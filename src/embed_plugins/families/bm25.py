@@ -102,7 +102,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import compress, repeat
 from importlib import resources
-from operator import is_, itemgetter, not_
+from operator import not_
 
 import numpy as np
 from py_rust_stemmers import SnowballStemmer
@@ -160,6 +160,9 @@ SUPPORTED_LANGUAGES: tuple[str, ...] = (
 _WORD = re.compile(r"\w+")
 _NOT_WORD_NOR_SPACE = re.compile(r"[^\w\s]")
 _NOT_WORD_NOR_NEWLINE = re.compile(r"[^\w\n]")
+# Word characters whose str.lower() holds a non-word character: only "İ" (lower: "i" + U+0307)
+# in the Unicode of every CPython release so far; a test checks the running Python's.
+_LOWER_ADDS_NON_WORD = "\u0130"
 # Common non-word characters around words ("dog.", "(the", "“quote”"): a chunk that is a run
 # of letters and digits once these are stripped from its ends is one token.  Not "_": it is \w.
 _EDGE_PUNCTUATION = "".join(c for c in string.punctuation if c != "_") + "‘’“”«»–—…"
@@ -168,6 +171,7 @@ _EDGE_PUNCTUATION = "".join(c for c in string.punctuation if c != "_") + "‘’
 # _FIRST_MULTI - j for the j-th chunk that keeps two or more tokens (see Bm25._multi).
 _DROP = -1
 _FIRST_MULTI = -2
+_UNSEEN = -(1 << 62)  # lookup default: not in the cache
 
 # Cache bounds.  Each cache has two generations: when the young one is full (checked between
 # batches) it becomes the old one and the previous old one is dropped; a lookup that misses the
@@ -513,28 +517,31 @@ class Bm25:
                     chunks.discard(chunk)
         if not chunks:
             return
+        token_ids = self._token_ids
         ordered = list(chunks)
-        # Rule 1 for all of them at once, exactly as fastembed does it on a text: blank non-word
+        # Most chunks are one run of letters and digits with punctuation around it ("dog.").
+        cores = list(map(str.lower, map(str.strip, ordered, repeat(_EDGE_PUNCTUATION))))
+        simple = list(map(str.isalnum, cores))
+        new_tokens = set(compress(cores, simple)).difference(token_ids)
+        # The others, all at once, exactly as fastembed treats a text: blank non-word
         # characters, lower-case, blank what lower-casing made non-word (the dot of "İ").
         # Chunks hold no whitespace, and a newline stops every rule, final sigma included.
-        text = _NOT_WORD_NOR_SPACE.sub(" ", "\n".join(ordered)).lower()
-        if not text.isascii():
+        others = list(compress(ordered, map(not_, simple)))
+        joined = "\n".join(others)
+        text = _NOT_WORD_NOR_SPACE.sub(" ", joined).lower()
+        if any(char in joined for char in _LOWER_ADDS_NON_WORD):
             text = _NOT_WORD_NOR_NEWLINE.sub(" ", text)
-        token_lists = list(map(str.split, text.split("\n")))
-        token_ids = self._token_ids
-        self._add_tokens({t for tokens in token_lists for t in tokens if t not in token_ids})
+        token_lists = list(map(str.split, text.split("\n"))) if others else []
+        for tokens in token_lists:
+            new_tokens.update(tokens)
+        self._add_tokens(new_tokens.difference(token_ids))
+
         index_of = token_ids.__getitem__
-        single = list(map((1).__eq__, map(len, token_lists)))
-        codes.update(
-            zip(
-                compress(ordered, single),
-                map(index_of, map(itemgetter(0), compress(token_lists, single))),
-            )
-        )
-        for chunk, tokens in compress(zip(ordered, token_lists), map(not_, single)):
+        codes.update(zip(compress(ordered, simple), map(index_of, compress(cores, simple))))
+        for chunk, tokens in zip(others, token_lists):
             ids = [index for index in map(index_of, tokens) if index != _DROP]
             codes[chunk] = ids[0] if len(ids) == 1 else self._multi.add(ids) if ids else _DROP
-        self._cached_chars += len(text)
+        self._cached_chars += len(joined) + sum(map(len, cores))
 
     def _age_caches(self) -> None:
         """Start new young generations where full; only between batches (codes stay valid)."""
@@ -545,7 +552,7 @@ class Bm25:
         if len(self._token_ids) > _MAX_CACHED_TOKENS:
             self._old_token_ids, self._token_ids = self._token_ids, {}
 
-    def _chunk_codes(self, texts: Sequence[str]) -> tuple[list[int], list[int]]:
+    def _chunk_codes(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
         """Codes of every chunk of ``texts``, concatenated, and each text's chunk count."""
         self._age_caches()
         chunks: list[str] = []
@@ -555,12 +562,15 @@ class Bm25:
             split = text.split()
             extend(split)
             append(len(split))
-        get = self._codes.get
-        codes = list(map(get, chunks))
-        if None in codes:  # chunks not in the young cache: resolve each once, then look up again
-            self._resolve(set(compress(chunks, map(is_, codes, repeat(None)))))
-            codes = list(map(get, chunks))
-        return codes, lengths  # type: ignore[return-value]  # no None left
+        codes_dict = self._codes
+        codes = np.fromiter(
+            map(codes_dict.get, chunks, repeat(_UNSEEN)), dtype=np.int64, count=len(chunks)
+        )
+        unseen = np.flatnonzero(codes == _UNSEEN).tolist()
+        if unseen:  # chunks not in the young cache: resolve each once, then fill them in
+            self._resolve({chunks[position] for position in unseen})
+            codes[unseen] = [codes_dict[chunks[position]] for position in unseen]
+        return codes, lengths
 
     def _unique_counts(
         self, texts: Sequence[str]
@@ -571,9 +581,8 @@ class Bm25:
         text's distinct indices (ascending) and term frequencies back to back,
         ``sizes[t]`` how many belong to text ``t``, ``doc_lens[t]`` its length (rule 4).
         """
-        flat, lengths = self._chunk_codes(texts)
+        codes, lengths = self._chunk_codes(texts)
         ntexts = len(lengths)
-        codes = np.array(flat, dtype=np.int64)
         text_of = np.repeat(np.arange(ntexts, dtype=np.int64), lengths)
         multi = codes <= _FIRST_MULTI
         if multi.any():  # chunks such as "3.14" or "e-mail" stand for several indices

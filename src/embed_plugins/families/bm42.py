@@ -91,7 +91,8 @@ def cls_attention(
             f"BM42 expects attentions [batch, heads, seq, seq], got shape {attentions.shape}"
         )
     pooled = attentions[:, :, 0, :].mean(axis=1)
-    return pooled.astype(np.float64) * attention_mask
+    weights: FloatArray = pooled.astype(np.float64) * attention_mask
+    return weights
 
 
 def merge_word_pieces(tokens: Iterable[str | None], prefix: str = "##") -> list[Word]:
@@ -220,9 +221,8 @@ class PieceTable:
         special = {t.content for t in tokenizer.get_added_tokens_decoder().values() if t.special}
         special |= _special_tokens_map(model_dir)
         for token in special:
-            index = vocab.get(token)
-            if index is not None:
-                pieces[index] = None
+            if token in vocab:
+                pieces[vocab[token]] = None
         return cls(tuple(pieces), prefix)
 
 
@@ -265,7 +265,7 @@ class Bm42Pipeline(OnnxTextPipeline[SparseVector]):
             recipe.session,
             [spec.output_name],
             # attentions are heads * seq * seq floats per text: keep batches modest.
-            recipe.options.get("token_budget", 8192),
+            recipe.options.get("token_budget", 4096),
         )
 
     def words(self, ids: Iterable[int]) -> list[Word]:
@@ -277,7 +277,8 @@ class Bm42Pipeline(OnnxTextPipeline[SparseVector]):
         mask = feeds["attention_mask"]
         weights = cls_attention(outputs[0], mask)
         vectors: list[SparseVector] = []
-        for ids, row, length in zip(feeds["input_ids"], weights, mask.sum(axis=1).tolist()):
+        lengths = mask.sum(axis=1).tolist()
+        for ids, row, length in zip(feeds["input_ids"], weights, lengths, strict=True):
             words = self.words(ids[: int(length)].tolist())
             vectors.append(document_vector(words, row, self.rules, self.spec.alpha))
         return vectors

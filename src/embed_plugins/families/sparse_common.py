@@ -33,14 +33,14 @@ def blank_aware_process(
         return process(items, batch_size, task)
     results = [SparseVector.empty() for _ in items]
     if keep:
-        for i, vector in zip(keep, process([items[i] for i in keep], batch_size, task)):
+        for i, vector in zip(
+            keep, process([items[i] for i in keep], batch_size, task), strict=True
+        ):
             results[i] = vector
     return results
 
 
-def frozen_vector(
-    indices: npt.NDArray[np.int64], values: npt.NDArray[np.float32]
-) -> SparseVector:
+def frozen_vector(indices: npt.NDArray[np.int64], values: npt.NDArray[np.float32]) -> SparseVector:
     """A read-only :class:`SparseVector` from arrays that are already int64/float32,
     unique and ascending (skips :meth:`SparseVector.create`'s sort and checks)."""
     indices.setflags(write=False)

@@ -61,7 +61,8 @@ def splade_weights(logits: FloatArray, attention_mask: npt.NDArray[np.int64]) ->
         return np.zeros((logits.shape[0], logits.shape[2]), dtype=np.float32)
     top = logits.max(axis=1)
     # A row with no token at all has max -inf: relu gives 0, as the reference does.
-    return np.log1p(np.maximum(top, 0)).astype(np.float32, copy=False)
+    weights: FloatArray = np.log1p(np.maximum(top, 0)).astype(np.float32, copy=False)
+    return weights
 
 
 def to_sparse(weights: FloatArray) -> list[SparseVector]:

@@ -39,8 +39,10 @@ def check_texts(texts: Any, where: str) -> list[str]:
             f"{where} expects a list of str, got one str; wrap it in a list "
             "(or embed a single query with the query method)"
         )
-    if texts is None or isinstance(texts, (bytes, bytearray, memoryview, dict)) or not isinstance(
-        texts, Iterable
+    if (
+        texts is None
+        or isinstance(texts, (bytes, bytearray, memoryview, dict))
+        or not isinstance(texts, Iterable)
     ):
         raise InputTypeError(f"{where} expects a list of str, got {type(texts).__name__}")
     out = list(texts)
@@ -57,9 +59,11 @@ def check_text(text: Any, where: str, what: str = "text") -> str:
     """``text`` itself if it is a str, else a clear :class:`InputTypeError`."""
     if isinstance(text, str):
         return text
-    hint = " (pass one str; use the documents method for a list)" if isinstance(
-        text, (list, tuple)
-    ) else ""
+    hint = (
+        " (pass one str; use the documents method for a list)"
+        if isinstance(text, (list, tuple))
+        else ""
+    )
     raise InputTypeError(f"{where} expects {what} as a str, got {type(text).__name__}{hint}")
 
 
@@ -79,3 +83,10 @@ def one(results: Sequence[Any] | Iterable[Any]) -> Any:
     if len(items) != 1:  # pragma: no cover - the engine returns one result per input
         raise RuntimeError(f"expected one result, got {len(items)}")
     return items[0]
+
+
+def sparse_lists(vector: Any) -> tuple[list[int], list[float]]:
+    """A :class:`~embed_plugins.SparseVector` as plain Python ``(indices, values)`` lists."""
+    indices: list[int] = vector.indices.tolist()
+    values: list[float] = vector.values.astype(np.float64).tolist()
+    return indices, values

@@ -90,6 +90,7 @@ class SparseTextEmbedding(ModelBase):
         spec: SparseSpec | None = None,
         max_length: int | None = None,
         graph_optimization: str = "all",
+        optimize: bool = False,
         **kwargs: Any,
     ) -> None:
         family_options = {k: kwargs.pop(k) for k in (*BM25_OPTIONS, *BM42_OPTIONS) if k in kwargs}
@@ -113,9 +114,17 @@ class SparseTextEmbedding(ModelBase):
             spec=spec,
             max_length=max_length,
             graph_optimization=graph_optimization,
+            optimize=optimize,
         )
         if family_options:
             self._apply_family_options(family_options)
+        if optimize and isinstance(self.spec, Bm42Spec):
+            # The transformer fusions replace the attention block, whose probabilities
+            # (attention_6) BM42 reads: the fused graph no longer has that output.
+            raise ValueError(
+                f"optimize=True is not supported for the BM42 model {self.model_name!r}: the "
+                "fused graph has no attention output to read"
+            )
         if not lazy_load:
             self._runner.pipeline()
 
@@ -125,8 +134,10 @@ class SparseTextEmbedding(ModelBase):
 
     def _apply_family_options(self, options: Mapping[str, Any]) -> None:
         """Check BM25/BM42 options against the model's kind, then fold them into the spec."""
-        allowed = BM25_OPTIONS if isinstance(self.spec, Bm25Spec) else (
-            BM42_OPTIONS if isinstance(self.spec, Bm42Spec) else ()
+        allowed = (
+            BM25_OPTIONS
+            if isinstance(self.spec, Bm25Spec)
+            else (BM42_OPTIONS if isinstance(self.spec, Bm42Spec) else ())
         )
         wrong = [k for k in options if k not in allowed]
         if wrong:

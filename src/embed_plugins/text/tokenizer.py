@@ -159,28 +159,52 @@ class TextTokenizer:
             cut *= 4
         return None
 
-    def _precut_pair(self, a: str, b: str, limit: int) -> tuple[str, str]:
-        """Replace the one very long side of a pair by a prefix that truncates the same.
+    def _count(self, text: str) -> int:
+        return len(self._untruncated_tokenizer().encode(text, add_special_tokens=False).ids)
 
-        Longest-first truncation keeps a prefix of each side whose lengths depend
-        only on the short side's length ``n`` and on which side is longer; the long
-        side keeps at most ``max(n, max_length)`` tokens.  A prefix of the long side
-        whose settled tokens exceed ``max(n, max_length)`` is still the longer side
-        and holds every token that survives, so the pair truncates to exactly the
-        same ids.  When both sides are long the lengths cannot be compared without
-        tokenising both, so both are kept whole (exact, just slower).
+    def _precut_pair(self, a: str, b: str, limit: int) -> tuple[str, str]:
+        """Replace the very long side(s) of a pair by prefixes that truncate the same.
+
+        Longest-first truncation (tokenizers' algorithm, as transformers uses it)
+        keeps a prefix of each side; the kept lengths depend only on the shorter
+        side's length ``n``, on which side is longer, and on the budget
+        ``T = max_length - special tokens``: the longer side keeps at most
+        ``max(n, T)`` tokens, and when both sides exceed ``T`` they keep ``T // 2``
+        and ``T - T // 2``, the longer side taking the odd token.
+
+        * One long side: a prefix whose settled tokens exceed ``max(n, max_length)``
+          is still the longer side and holds every token that survives.
+        * Both long: each side is cut past ``max_length`` settled tokens, the side
+          that must stay the longer one past the other's length.  Only an odd
+          budget needs to know which full side is longer; that costs one untruncated
+          count of each side (linear), never tokenizers' pair truncation of both
+          whole texts, which builds an overflow window for every combination of the
+          two sides' windows (quadratic).
+
+        A side that cannot be cut (no whitespace past the threshold, too few
+        tokens) is kept whole: exact, just slower.
         """
         long_a, long_b = len(a) > limit, len(b) > limit
-        if long_a == long_b:
+        if not (long_a or long_b):
             return a, b
         a, b = clean_surrogates(a), clean_surrogates(b)
-        short = b if long_a else a
-        n_short = len(self._untruncated_tokenizer().encode(short, add_special_tokens=False).ids)
-        threshold = max(n_short, self.max_length)
-        prefix = self._settled_prefix(a if long_a else b, limit, threshold)
-        if prefix is None:
+        if long_a != long_b:
+            short, long_ = (b, a) if long_a else (a, b)
+            prefix = self._settled_prefix(long_, limit, max(self._count(short), self.max_length))
+            if prefix is None:
+                return a, b
+            return (prefix, b) if long_a else (a, prefix)
+        budget = self.max_length - self._tokenizer.num_special_tokens_to_add(True)
+        a_longer = budget % 2 == 1 and self._count(a) > self._count(b)
+        first, second = (b, a) if a_longer else (a, b)
+        cut_first = self._settled_prefix(first, limit, self.max_length)
+        if cut_first is None:
             return a, b
-        return (prefix, b) if long_a else (a, prefix)
+        threshold = max(self._count(cut_first), self.max_length)
+        cut_second = self._settled_prefix(second, limit, threshold)
+        if cut_second is None:
+            return a, b
+        return (cut_second, cut_first) if a_longer else (cut_first, cut_second)
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Encoding]:
         """Truncated (longest-first), unpadded pair encodings with segment ids.

@@ -17,26 +17,24 @@ a change of import and class name.  Differences, each on purpose:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from ...catalog.spec import DenseSpec
-from ...engine.session import Provider
 from ...models.text_embedding import DEFAULT_BATCH_SIZE, TextEmbedding
 from .._common import check_text, check_texts, missing_extra, to_float_list, to_float_lists
 
 try:
     from langchain_core.embeddings import Embeddings
-    from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+    from pydantic import ConfigDict, Field, PrivateAttr
 
-    from .._fields import PathStr
+    from .._fields import EngineFields
 except ImportError as exc:  # pragma: no cover - exercised with the extra uninstalled
     raise missing_extra("langchain", "langchain-core") from exc
 
 DocEmbedType = Literal["default", "passage"]
 
 
-class EmbedPluginsEmbeddings(BaseModel, Embeddings):
+class EmbedPluginsEmbeddings(EngineFields, Embeddings):
     """Dense text embeddings from a local ONNX model, for LangChain.
 
     ``embed_documents`` uses ``passage_embed`` (or ``embed`` when
@@ -55,64 +53,45 @@ class EmbedPluginsEmbeddings(BaseModel, Embeddings):
         query = embeddings.embed_query("what is in the documents?")
     """
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=(), frozen=False)
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model_name: str = TextEmbedding.default_model
-    """Name of a supported model (``TextEmbedding.list_supported_models()``), or of
-    a folder under ``$EMBED_PLUGINS_MODELS_DIR``.  Left unset with ``spec`` or
-    ``model_path``, the spec's (or the folder's) name is used and stored here."""
-    max_length: int | None = Field(default=None, gt=0)
-    """Truncation length in tokens; ``None`` uses the model's own."""
-    cache_dir: PathStr | None = None
-    """Hugging Face cache folder for downloaded models (huggingface_hub's default when
-    ``None``)."""
-    threads: int | None = Field(default=None, gt=0)
-    """Threads of one ONNX Runtime session; ``None`` lets embed_plugins choose."""
-    doc_embed_type: DocEmbedType = "passage"
-    """``"passage"``: documents get the model's passage prefix; ``"default"``: none."""
-    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, gt=0)
-    """Texts per ONNX call (the engine also caps padded tokens per call)."""
-    parallel: int | None = Field(default=None, ge=0)
-    """``None``: embed in this process; ``N``: on a pool of N worker processes
-    (``0``: one per core), started once and reused."""
-    providers: Sequence[Provider] | None = None
-    """ONNX Runtime execution providers, e.g. ``["CUDAExecutionProvider"]``."""
-    cuda: bool = False
-    """Shorthand for the CUDA provider (``device_ids`` picks the GPU)."""
-    device_ids: list[int] | None = None
-    device: str | None = None
-    """``"cpu"``, ``"cuda"``, ``"cuda:1"``...; an alternative to ``providers``."""
-    lazy_load: bool = False
-    """Load the ONNX session on first use instead of at construction."""
-    model_path: PathStr | None = None
-    """A local folder holding the model's files (skips name resolution)."""
-    local_files_only: bool = False
-    """Never download; use the offline models directory and the cache only."""
-    spec: DenseSpec | None = None
-    """A custom model description (pooling, prefixes, dimension...)."""
-    truncate_dim: int | None = Field(default=None, gt=0)
-    """Cut vectors to this many dimensions (Matryoshka models), then renormalise as
-    the model's spec says."""
+    model_name: str = Field(
+        default=TextEmbedding.default_model,
+        description=(
+            "A supported model (TextEmbedding.list_supported_models()) or a folder under "
+            "$EMBED_PLUGINS_MODELS_DIR. Left unset with spec or model_path, the spec's (or "
+            "the folder's) name is used and stored here."
+        ),
+    )
+    doc_embed_type: DocEmbedType = Field(
+        default="passage",
+        description="'passage': documents get the model's passage prefix; 'default': none.",
+    )
+    batch_size: int = Field(
+        default=DEFAULT_BATCH_SIZE,
+        gt=0,
+        description="Texts per ONNX call (the engine also caps padded tokens per call).",
+    )
+    parallel: int | None = Field(
+        default=None,
+        ge=0,
+        description="None: in this process; N: a reused pool of N workers (0: one per core).",
+    )
+    spec: DenseSpec | None = Field(
+        default=None, description="A custom model description (pooling, prefixes, dim...)."
+    )
+    truncate_dim: int | None = Field(
+        default=None, gt=0, description="Cut vectors to this many dimensions (Matryoshka)."
+    )
 
     _model: TextEmbedding = PrivateAttr()
 
     def model_post_init(self, context: Any, /) -> None:
-        # A name the user did not set must not override ``spec`` or ``model_path``.
-        name = self.model_name if "model_name" in self.model_fields_set else None
         self._model = TextEmbedding(
-            name,
-            cache_dir=self.cache_dir,
-            threads=self.threads,
-            providers=self.providers,
-            cuda=self.cuda,
-            device_ids=self.device_ids,
-            lazy_load=self.lazy_load,
-            device=self.device,
-            model_path=self.model_path,
-            local_files_only=self.local_files_only,
+            self.chosen_name(),
             spec=self.spec,
-            max_length=self.max_length,
             truncate_dim=self.truncate_dim,
+            **self.engine_kwargs(),
         )
         self.model_name = self._model.model_name
 
@@ -132,14 +111,15 @@ class EmbedPluginsEmbeddings(BaseModel, Embeddings):
         items = check_texts(texts, "embed_documents()")
         if not items:
             return []
-        method = self._model.passage_embed if self.doc_embed_type == "passage" else self._model.embed
+        method = (
+            self._model.passage_embed if self.doc_embed_type == "passage" else self._model.embed
+        )
         return to_float_lists(method(items, batch_size=self.batch_size, parallel=self.parallel))
 
     def embed_query(self, text: str) -> list[float]:
         """The query's vector, with the model's query prefix applied."""
         query = check_text(text, "embed_query()", "the query")
-        vectors = list(self._model.query_embed([query], batch_size=1))
-        return to_float_list(vectors[0])
+        return to_float_list(next(iter(self._model.query_embed([query], batch_size=1))))
 
     # -- async: the sync work in a worker thread -----------------------------------
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:

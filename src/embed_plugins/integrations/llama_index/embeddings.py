@@ -12,11 +12,9 @@ the engine sorts by length and caps padded tokens per call).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from ...catalog.spec import DenseSpec
-from ...engine.session import Provider
 from ...models.text_embedding import DEFAULT_BATCH_SIZE, TextEmbedding
 from .._common import check_text, check_texts, missing_extra, to_float_list, to_float_lists
 
@@ -24,14 +22,14 @@ try:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 
-    from .._fields import PathStr
+    from .._fields import EngineFields
 except ImportError as exc:  # pragma: no cover - exercised with the extra uninstalled
     raise missing_extra("llama-index", "llama-index-core") from exc
 
 DocEmbedType = Literal["default", "passage"]
 
 
-class EmbedPluginsEmbedding(BaseEmbedding):  # type: ignore[misc]
+class EmbedPluginsEmbedding(BaseEmbedding, EngineFields):
     """Dense text embeddings from a local ONNX model, for LlamaIndex.
 
     Documents go through ``passage_embed`` (``embed`` when
@@ -56,34 +54,20 @@ class EmbedPluginsEmbedding(BaseEmbedding):  # type: ignore[misc]
     model_name: str = Field(
         default=TextEmbedding.default_model,
         description=(
-            "A supported model name, or a folder under $EMBED_PLUGINS_MODELS_DIR; left unset "
-            "with spec or model_path, the spec's (or folder's) name is used."
+            "A supported model or a folder under $EMBED_PLUGINS_MODELS_DIR. Left unset with "
+            "spec or model_path, the spec's (or the folder's) name is used and stored here."
         ),
     )
     embed_batch_size: int = Field(
         default=DEFAULT_BATCH_SIZE, gt=0, le=2048, description="Texts per embedding call."
     )
-    max_length: int | None = Field(
-        default=None, gt=0, description="Truncation length in tokens; None: the model's own."
-    )
     doc_embed_type: DocEmbedType = Field(
         default="passage",
         description="'passage': documents get the model's passage prefix; 'default': none.",
     )
-    cache_dir: PathStr | None = Field(default=None, description="Hugging Face cache folder.")
-    threads: int | None = Field(default=None, gt=0, description="ONNX Runtime threads.")
-    providers: Sequence[Provider] | None = Field(
-        default=None, description="ONNX Runtime execution providers."
-    )
     parallel: int | None = Field(
         default=None, ge=0, description="Worker processes (0: one per core; None: in-process)."
     )
-    cuda: bool = Field(default=False, description="Use the CUDA provider.")
-    device_ids: list[int] | None = Field(default=None, description="GPU ids with cuda=True.")
-    device: str | None = Field(default=None, description="'cpu', 'cuda', 'cuda:1'...")
-    lazy_load: bool = Field(default=False, description="Load the session on first use.")
-    model_path: PathStr | None = Field(default=None, description="A local model folder.")
-    local_files_only: bool = Field(default=False, description="Never download.")
     spec: DenseSpec | None = Field(default=None, description="A custom model description.")
     truncate_dim: int | None = Field(
         default=None, gt=0, description="Cut vectors to this many dimensions (Matryoshka)."
@@ -93,22 +77,11 @@ class EmbedPluginsEmbedding(BaseEmbedding):  # type: ignore[misc]
 
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
-        # A name the user did not set must not override ``spec`` or ``model_path``.
-        name = self.model_name if "model_name" in self.model_fields_set else None
         self._model = TextEmbedding(
-            name,
-            cache_dir=self.cache_dir,
-            threads=self.threads,
-            providers=self.providers,
-            cuda=self.cuda,
-            device_ids=self.device_ids,
-            lazy_load=self.lazy_load,
-            device=self.device,
-            model_path=self.model_path,
-            local_files_only=self.local_files_only,
+            self.chosen_name(),
             spec=self.spec,
-            max_length=self.max_length,
             truncate_dim=self.truncate_dim,
+            **self.engine_kwargs(),
         )
         self.model_name = self._model.model_name
 
@@ -133,7 +106,9 @@ class EmbedPluginsEmbedding(BaseEmbedding):  # type: ignore[misc]
         items = check_texts(texts, "get_text_embedding_batch()")
         if not items:
             return []
-        method = self._model.passage_embed if self.doc_embed_type == "passage" else self._model.embed
+        method = (
+            self._model.passage_embed if self.doc_embed_type == "passage" else self._model.embed
+        )
         return to_float_lists(
             method(items, batch_size=self.embed_batch_size, parallel=self.parallel)
         )

@@ -1,0 +1,274 @@
+"""BM25 throughput: embed_plugins' Bm25 against fastembed 0.9.1's, one core, same texts.
+
+    python benchmarks/bench_bm25.py [--limit N] [--repeats R] [--out PATH]
+
+The texts are real English paragraphs from the licence texts and the README/NEWS/
+FAQ/*.txt/*.md files under /usr/share (Debian ships them).  Before timing anything
+the script checks that both libraries give the same vectors for every text (same
+indices, ours = fastembed's float64 value rounded to float32) and the same query
+indices, and stops if they do not.
+
+Timings (wall clock, ``time.perf_counter``), each repeated R times, interleaved:
+
+* fastembed ``Bm25.embed`` over all texts (its default batch of 256, no workers);
+* ours, one pass with a *fresh* ``Bm25`` (its caches start empty: the honest
+  number for indexing a corpus once);
+* ours, a second pass with the same instance (caches warm: a long-lived model);
+* queries: the first 8 words of each text, ``query_embed`` / ``embed_queries``.
+
+The machine may be shared, so both the best and the median of the R runs are
+reported; ratios use the best (least disturbed) runs.  Results go to
+``benchmarks/results/bm25.json``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core: no thread pools in numpy's BLAS or anywhere else, and one CPU if we can pin it.
+for _name in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "RAYON_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+):
+    os.environ[_name] = "1"
+
+import argparse  # noqa: E402
+import fnmatch  # noqa: E402
+import gzip  # noqa: E402
+import importlib.metadata  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from embed_plugins.families.bm25 import Bm25  # noqa: E402
+
+DOC_PATTERNS = ("README*", "*.txt", "*.md", "*.markdown", "*.rst", "NEWS*", "FAQ*")
+STOPWORDS = ROOT / "src" / "embed_plugins" / "families" / "data" / "stopwords"
+
+
+def pin_one_cpu() -> int | None:
+    if hasattr(os, "sched_setaffinity"):
+        cpu = max(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return cpu
+    return None
+
+
+def source_files() -> list[Path]:
+    files = sorted(Path("/usr/share/common-licenses").glob("*"))
+    for root, _, names in sorted(os.walk("/usr/share/doc")):
+        for name in sorted(names):
+            base = name[:-3] if name.endswith(".gz") else name
+            if any(fnmatch.fnmatch(base, pattern) for pattern in DOC_PATTERNS):
+                files.append(Path(root) / name)
+    return files
+
+
+def paragraphs(files: list[Path], limit: int | None) -> list[str]:
+    """Blank-line-separated paragraphs of mostly letters, 8 words or more, deduplicated."""
+    seen: set[str] = set()
+    texts: list[str] = []
+    for path in files:
+        try:
+            raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+            text = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError, EOFError):
+            continue
+        for block in re.split(r"\n\s*\n", text):
+            paragraph = " ".join(block.split())
+            letters = sum(c.isalpha() for c in paragraph)
+            if len(paragraph.split()) >= 8 and letters > 0.6 * len(paragraph):
+                if paragraph not in seen:
+                    seen.add(paragraph)
+                    texts.append(paragraph)
+    return texts[:limit]
+
+
+def fastembed_model(folder: Path) -> Any:
+    from fastembed.sparse.bm25 import Bm25 as FastembedBm25
+
+    shutil.copy(STOPWORDS / "english.txt", folder / "english.txt")
+    return FastembedBm25(
+        "Qdrant/bm25",
+        cache_dir=str(folder / "cache"),
+        specific_model_path=str(folder),
+        local_files_only=True,
+    )
+
+
+def check_parity(ours: Bm25, theirs: Any, texts: list[str], queries: list[str]) -> dict[str, Any]:
+    mismatches, max_diff = 0, 0.0
+    for mine, reference in zip(ours.embed_documents(texts), theirs.embed(texts), strict=True):
+        ref = reference.as_dict()
+        order = sorted(ref)
+        ref_values = np.array([ref[i] for i in order], dtype=np.float64)
+        same = mine.indices.tolist() == order and np.array_equal(
+            mine.values, ref_values.astype(np.float32)
+        )
+        mismatches += not same
+        if same and ref_values.size:
+            max_diff = max(max_diff, float(np.max(np.abs(mine.values - ref_values))))
+    query_mismatches = sum(
+        mine.indices.tolist() != sorted(reference.indices.tolist())
+        for mine, reference in zip(
+            ours.embed_queries(queries), theirs.query_embed(queries), strict=True
+        )
+    )
+    return {
+        "documents_compared": len(texts),
+        "document_mismatches": mismatches,
+        "queries_compared": len(queries),
+        "query_mismatches": query_mismatches,
+        "max_abs_diff_vs_fastembed_float64": max_diff,
+        "token_count_equal": ours.token_count(texts) == theirs.token_count(texts),
+    }
+
+
+def timed(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def summary(times: list[float], count: int) -> dict[str, Any]:
+    best, median = min(times), statistics.median(times)
+    return {
+        "seconds": [round(t, 4) for t in times],
+        "best_s": round(best, 4),
+        "median_s": round(median, 4),
+        "per_s_best": round(count / best, 1),
+        "per_s_median": round(count / median, 1),
+    }
+
+
+def version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="at most this many paragraphs")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bm25.json")
+    args = parser.parse_args()
+
+    cpu = pin_one_cpu()
+    files = source_files()
+    texts = paragraphs(files, args.limit)
+    if not texts:
+        raise SystemExit("no English text found under /usr/share")
+    queries = [" ".join(text.split()[:8]) for text in texts]
+    print(f"{len(texts)} paragraphs ({sum(map(len, texts)) / 1e6:.1f} MB) from {len(files)} files")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs = fastembed_model(Path(tmp))
+        parity = check_parity(Bm25(), theirs, texts, queries)
+        print(f"parity: {parity}")
+        if parity["document_mismatches"] or parity["query_mismatches"]:
+            raise SystemExit("vectors differ from fastembed: not timing")
+
+        runs: dict[str, list[float]] = {
+            key: [] for key in ("fastembed", "ours_fresh", "ours_warm", "fq", "oq_warm")
+        }
+        for repeat in range(args.repeats):
+            runs["fastembed"].append(timed(lambda: list(theirs.embed(texts))))
+            model = Bm25()
+            runs["ours_fresh"].append(timed(lambda: model.embed_documents(texts)))
+            runs["ours_warm"].append(timed(lambda: model.embed_documents(texts)))
+            runs["fq"].append(timed(lambda: list(theirs.query_embed(queries))))
+            runs["oq_warm"].append(timed(lambda: model.embed_queries(queries)))
+            print(f"repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in runs.items()))
+
+    n = len(texts)
+    results = {
+        "fastembed_documents": summary(runs["fastembed"], n),
+        "ours_documents_fresh_model": summary(runs["ours_fresh"], n),
+        "ours_documents_warm_model": summary(runs["ours_warm"], n),
+        "fastembed_queries": summary(runs["fq"], n),
+        "ours_queries_warm_model": summary(runs["oq_warm"], n),
+    }
+    ratios = {
+        "documents_fresh_model": round(min(runs["fastembed"]) / min(runs["ours_fresh"]), 2),
+        "documents_warm_model": round(min(runs["fastembed"]) / min(runs["ours_warm"]), 2),
+        "queries_warm_model": round(min(runs["fq"]) / min(runs["oq_warm"]), 2),
+        "documents_fresh_model_median": round(
+            statistics.median(runs["fastembed"]) / statistics.median(runs["ours_fresh"]), 2
+        ),
+    }
+    report = {
+        "benchmark": "bm25 documents and queries, embed_plugins vs fastembed 0.9.1",
+        "command": "python benchmarks/bench_bm25.py"
+        + (f" --limit {args.limit}" if args.limit else "")
+        + (f" --repeats {args.repeats}" if args.repeats != 3 else ""),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {
+            "cpu": cpu_model(),
+            "cpus_visible": os.cpu_count(),
+            "pinned_cpu": cpu,
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "versions": {
+            p: version(p) for p in ("numpy", "py-rust-stemmers", "fastembed", "mmh3")
+        },
+        "corpus": {
+            "paragraphs": n,
+            "characters": sum(map(len, texts)),
+            "whitespace_chunks": sum(len(t.split()) for t in texts),
+            "distinct_chunks": len({c for t in texts for c in t.split()}),
+            "source_files": len(files),
+        },
+        "parity": parity,
+        "results": results,
+        "speedup": ratios,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    r = results
+    print(
+        f"documents: fastembed {r['fastembed_documents']['per_s_best']:.0f}/s, "
+        f"ours fresh {r['ours_documents_fresh_model']['per_s_best']:.0f}/s "
+        f"(x{ratios['documents_fresh_model']}), "
+        f"ours warm {r['ours_documents_warm_model']['per_s_best']:.0f}/s "
+        f"(x{ratios['documents_warm_model']})"
+    )
+    print(
+        f"queries: fastembed {r['fastembed_queries']['per_s_best']:.0f}/s, "
+        f"ours {r['ours_queries_warm_model']['per_s_best']:.0f}/s (x{ratios['queries_warm_model']})"
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
