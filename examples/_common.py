@@ -66,22 +66,31 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--questions", nargs="+", metavar="Q", default=list(DEFAULT_QUESTIONS),
+        "--questions",
+        nargs="+",
+        metavar="Q",
+        default=list(DEFAULT_QUESTIONS),
         help="questions to ask (default: four questions about the bundled corpus)",
     )
     parser.add_argument(
         "--top-k", type=int, default=3, metavar="K", help="passages to print per question (3)"
     )
     parser.add_argument(
-        "--candidates", type=int, default=10, metavar="N",
+        "--candidates",
+        type=int,
+        default=10,
+        metavar="N",
         help="passages retrieved per question before reranking (10)",
     )
     parser.add_argument(
-        "--reranker", default=RERANKER_MODEL, metavar="NAME",
+        "--reranker",
+        default=RERANKER_MODEL,
+        metavar="NAME",
         help=f"cross-encoder model name, resolved like every model ({RERANKER_MODEL})",
     )
     parser.add_argument(
-        "--reranker-path", metavar="PATH",
+        "--reranker-path",
+        metavar="PATH",
         help="a local cross-encoder folder (ONNX + tokenizer); overrides --reranker",
     )
     args = parser.parse_args(argv)

@@ -58,12 +58,6 @@ from _common import (
     print_hits,
     say_no_reranker,
 )
-from embed_plugins import ModelNotFoundError
-from embed_plugins.integrations.langchain import (
-    EmbedPluginsEmbeddings,
-    EmbedPluginsRerank,
-    EmbedPluginsSparseEmbeddings,
-)
 from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -71,6 +65,13 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel, RunnablePassthrough
 from langchain_qdrant import QdrantVectorStore, RetrievalMode
+
+from embed_plugins import ModelNotFoundError
+from embed_plugins.integrations.langchain import (
+    EmbedPluginsEmbeddings,
+    EmbedPluginsRerank,
+    EmbedPluginsSparseEmbeddings,
+)
 
 PROMPT = ChatPromptTemplate.from_messages(
     [
@@ -99,7 +100,9 @@ class HybridRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
         return [
-            Document(page_content=doc.page_content, metadata={**doc.metadata, "hybrid_score": score})
+            Document(
+                page_content=doc.page_content, metadata={**doc.metadata, "hybrid_score": score}
+            )
             for doc, score in self.store.similarity_search_with_score(query, k=self.k)
         ]
 
@@ -144,8 +147,9 @@ def to_hits(docs: Sequence[Document]) -> list[Hit]:
     for d in docs:
         reranked = "relevance_score" in d.metadata
         kind, score = ("rerank", "relevance_score") if reranked else ("hybrid", "hybrid_score")
-        passage = Passage(d.metadata["id"], d.metadata["title"], d.page_content,
-                          d.metadata["source"])
+        passage = Passage(
+            d.metadata["id"], d.metadata["title"], d.page_content, d.metadata["source"]
+        )
         hits.append(Hit(passage, float(d.metadata[score]), kind))
     return hits
 
@@ -178,8 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         retriever = HybridRetriever(store=store, k=args.top_k)
     chain = build_chain(retriever)
 
-    print(f"Indexed {len(passages)} passages: dense {DENSE_MODEL} + sparse {SPARSE_MODEL} "
-          "(hybrid, RRF)" + (f"; reranking with {reranker.model_name}." if reranker else "."))
+    print(
+        f"Indexed {len(passages)} passages: dense {DENSE_MODEL} + sparse {SPARSE_MODEL} "
+        "(hybrid, RRF)" + (f"; reranking with {reranker.model_name}." if reranker else ".")
+    )
     first_prompt = None
     for question in args.questions:
         result = chain.invoke(question)

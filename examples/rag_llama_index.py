@@ -36,12 +36,13 @@ from _common import (
     print_hits,
     say_no_reranker,
 )
-from embed_plugins import ModelNotFoundError
-from embed_plugins.integrations.llama_index import EmbedPluginsEmbedding, EmbedPluginsRerank
 from llama_index.core import Settings, VectorStoreIndex
 from llama_index.core.llms import MockLLM
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, TextNode
+
+from embed_plugins import ModelNotFoundError
+from embed_plugins.integrations.llama_index import EmbedPluginsEmbedding, EmbedPluginsRerank
 
 METADATA_KEYS = ["id", "title", "source"]
 
@@ -63,8 +64,12 @@ def to_nodes(passages: Sequence[Passage]) -> list[TextNode]:
 def to_hits(nodes: Sequence[NodeWithScore], kind: str) -> list[Hit]:
     return [
         Hit(
-            Passage(n.node.metadata["id"], n.node.metadata["title"], n.node.get_content(),
-                    n.node.metadata["source"]),
+            Passage(
+                n.node.metadata["id"],
+                n.node.metadata["title"],
+                n.node.get_content(),
+                n.node.metadata["source"],
+            ),
             float(n.score if n.score is not None else float("nan")),
             kind,
         )
@@ -100,8 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         node_postprocessors=postprocessors,
     )
 
-    print(f"Indexed {len(passages)} passages with {DENSE_MODEL}"
-          + (f"; reranking with {reranker.model_name}." if reranker else "."))
+    print(
+        f"Indexed {len(passages)} passages with {DENSE_MODEL}"
+        + (f"; reranking with {reranker.model_name}." if reranker else ".")
+    )
     for question in args.questions:
         response = query_engine.query(question)
         print_hits(question, to_hits(response.source_nodes, "rerank" if reranker else "cosine"))

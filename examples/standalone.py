@@ -23,7 +23,6 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-
 from _common import (
     DENSE_MODEL,
     Hit,
@@ -34,6 +33,7 @@ from _common import (
     print_hits,
     say_no_reranker,
 )
+
 from embed_plugins import ModelNotFoundError, TextCrossEncoder, TextEmbedding
 
 
@@ -75,8 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         reranker = None
 
     matrix = unit_rows(np.stack(list(model.passage_embed([p.text for p in passages]))))
-    print(f"Embedded {len(passages)} passages with {DENSE_MODEL}"
-          + (f"; reranking with {reranker.model_name}." if reranker else "."))
+    print(
+        f"Embedded {len(passages)} passages with {DENSE_MODEL}"
+        + (f"; reranking with {reranker.model_name}." if reranker else ".")
+    )
     for question in args.questions:
         hits = cosine_search(model, matrix, passages, question, args.candidates)
         hits = rerank(reranker, question, hits, args.top_k) if reranker else hits[: args.top_k]

@@ -8,6 +8,7 @@ import shutil
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -156,20 +157,35 @@ def test_tokenize_punctuation_digits_underscore() -> None:
 
 def test_tokenize_mixed_scripts() -> None:
     raw = Bm25(disable_stemmer=True)
-    assert raw.tokenize("Hello Привет 世界 café İstanbul ΟΔΟΣ cafe\u0301") == [
-        "hello",
-        "привет",
-        "世界",  # no spaces in CJK: one run is one token
-        "café",
-        "i",  # "İ".lower() is "i" + U+0307, a combining mark, which splits
-        "stanbul",
-        "οδος"[:-1] + "ς",  # final sigma
-        "cafe",  # a decomposed accent is a combining mark: dropped, and it splits
-    ]
+    assert (
+        raw.tokenize("Hello Привет 世界 café İstanbul ΟΔΟΣ cafe\u0301")
+        == [
+            "hello",
+            "привет",
+            "世界",  # no spaces in CJK: one run is one token
+            "café",
+            "i",  # "İ".lower() is "i" + U+0307, a combining mark, which splits
+            "stanbul",
+            "οδος"[:-1] + "ς",  # final sigma
+            "cafe",  # a decomposed accent is a combining mark: dropped, and it splits
+        ]
+    )
     # fastembed 0.9.1 splits words at combining marks (vowel signs, harakat)
     assert raw.tokenize("தமிழ்") == ["தம", "ழ"]
     # Punctuation is blanked before lower-casing: Σ before a blank is final
     assert raw.tokenize("ΑΣ.Β ΑΣ'Β ΑΣΒ") == ["ας", "β", "ας", "β", "ασβ"]
+
+
+def test_unicode_assumptions_of_the_fast_paths() -> None:
+    """The shortcuts in Bm25 rely on these facts about the running Python's Unicode tables."""
+    word = re.compile(r"\w")
+    assert not any(word.match(c) for c in bm25_module._EDGE_PUNCTUATION)
+    lower_adds_non_word = {
+        chr(i)
+        for i in range(0x110000)
+        if word.match(chr(i)) and not all(word.match(c) for c in chr(i).lower())
+    }
+    assert lower_adds_non_word == set(bm25_module._LOWER_ADDS_NON_WORD)
 
 
 def test_stopwords_and_case() -> None:
@@ -231,6 +247,19 @@ def test_documents_and_queries_follow_tokenize(text: str) -> None:
         assert query.indices.tolist() == sorted({token_id(s) for s in model.tokenize(text)})
 
 
+def test_batch_path_follows_tokenize() -> None:
+    """Calls with more than a few texts take the numpy path; it agrees with the rules too."""
+    texts = TRICKY * 3
+    assert len(texts) > bm25_module._SMALL_CALL
+    for model in (Bm25(), Bm25(disable_stemmer=True)):
+        for document, text in zip(model.embed_documents(texts), texts, strict=True):
+            assert_vector(document)
+            assert document.as_dict() == reference_document(model, text)
+        for query, text in zip(model.embed_queries(texts), texts, strict=True):
+            assert_vector(query)
+            assert query.indices.tolist() == sorted({token_id(s) for s in model.tokenize(text)})
+
+
 def test_batches_equal_single_calls() -> None:
     texts = [TRICKY[i % len(TRICKY)] + f" doc{i} v{i}.{i}" for i in range(1300)]
     model = Bm25()
@@ -250,7 +279,9 @@ def test_cache_generations(monkeypatch: pytest.MonkeyPatch) -> None:
     first = model.embed_documents(texts)
     second = model.embed_documents(texts[::-1])[::-1]
     assert first == second
-    assert all(v.as_dict() == reference_document(model, t) for v, t in zip(first, texts))
+    assert all(
+        v.as_dict() == reference_document(model, t) for v, t in zip(first, texts, strict=True)
+    )
     assert len(model._codes) <= 8 + 3 * 40  # one batch past the bound at most
 
 
@@ -486,7 +517,7 @@ def english_sentences(limit: int = 500) -> list[str]:
     return sentences[:limit]
 
 
-def fastembed_bm25(tmp_path: Path, language: str, **kwargs: object) -> object:
+def fastembed_bm25(tmp_path: Path, language: str, **kwargs: Any) -> Any:
     """fastembed 0.9.1's Bm25, fully offline: a local folder holding our stopword file."""
     from fastembed.sparse.bm25 import Bm25 as FastembedBm25
 
@@ -504,9 +535,9 @@ def fastembed_bm25(tmp_path: Path, language: str, **kwargs: object) -> object:
     )
 
 
-def assert_same_as_fastembed(ours: Bm25, theirs: object, texts: list[str]) -> None:
+def assert_same_as_fastembed(ours: Bm25, theirs: Any, texts: list[str]) -> None:
     documents = ours.embed_documents(texts)
-    expected = theirs.embed(texts)  # type: ignore[attr-defined]
+    expected = theirs.embed(texts)
     for text, mine, reference in zip(texts, documents, expected, strict=True):
         reference_dict = reference.as_dict()
         order = sorted(reference_dict)
@@ -516,10 +547,10 @@ def assert_same_as_fastembed(ours: Bm25, theirs: object, texts: list[str]) -> No
         # Exactly fastembed's float64 value rounded to float32:
         np.testing.assert_array_equal(mine.values, reference_values.astype(np.float32))
     queries = ours.embed_queries(texts)
-    for mine, reference in zip(queries, theirs.query_embed(texts), strict=True):  # type: ignore[attr-defined]
+    for mine, reference in zip(queries, theirs.query_embed(texts), strict=True):
         assert mine.indices.tolist() == sorted(reference.indices.tolist())
         assert set(mine.values.tolist()) <= {1.0}
-    assert ours.token_count(texts) == theirs.token_count(texts)  # type: ignore[attr-defined]
+    assert ours.token_count(texts) == theirs.token_count(texts)
 
 
 @pytest.fixture()
@@ -552,10 +583,33 @@ def test_parity_with_fastembed_options(tmp_path: Path) -> None:
     assert_same_as_fastembed(
         Bm25(disable_stemmer=True, k=0.9, b=0.4, avg_len=30.0, token_max_length=12),
         fastembed_bm25(
-            tmp_path, "english", disable_stemmer=True, k=0.9, b=0.4, avg_len=30.0, token_max_length=12
+            tmp_path,
+            "english",
+            disable_stemmer=True,
+            k=0.9,
+            b=0.4,
+            avg_len=30.0,
+            token_max_length=12,
         ),
         texts,
     )
+
+
+@pytest.mark.usefixtures("offline")
+def test_parity_with_fastembed_random_text(tmp_path: Path) -> None:
+    """Seeded random strings over a nasty alphabet: punctuation, spaces, marks, cases, scripts."""
+    pytest.importorskip("fastembed")
+    alphabet = (
+        "abcXYZ019_.,;:'\"-!?()[]/@#&*+=~` \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u3000"
+        "ΣΑσςİıIŞßẞǅﬁ½²٣ⅫÉé\u0301\u0307\u064e\u0651ذهبதமிழ்हि世界😀\u200b\u00ad’“«—…·"
+    )
+    rng = np.random.default_rng(7)
+    texts = [
+        "".join(rng.choice(list(alphabet), size=int(rng.integers(0, 50)))) for _ in range(1500)
+    ]
+    words = ["the", "The", "ΑΣ", "ΑΣ.", "Σ", "ΣΑΣ.Β", "İ", "İİ.", "don't", "a_b", "_", "3.14"]
+    texts += [" ".join(rng.choice(words, size=int(rng.integers(0, 9)))) for _ in range(500)]
+    assert_same_as_fastembed(Bm25(), fastembed_bm25(tmp_path, "english"), texts)
 
 
 @pytest.mark.usefixtures("offline")
@@ -568,4 +622,4 @@ def test_tokenize_matches_fastembed(tmp_path: Path) -> None:
     ours = Bm25()
     for text in english_sentences(100) + TRICKY:
         tokens = SimpleTokenizer.tokenize(remove_non_alphanumeric(text))
-        assert ours.tokenize(text) == theirs._stem(tokens), text  # type: ignore[attr-defined]
+        assert ours.tokenize(text) == theirs._stem(tokens), text

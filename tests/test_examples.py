@@ -51,8 +51,10 @@ CASES = {
     "rag_langchain.py": ("langchain_qdrant", "hybrid"),
     "rag_llama_index.py": ("llama_index.core", "cosine"),
 }
-NO_RERANKER = re.compile(rf"^Reranker {re.escape(RERANKER)} not available \(.*\): showing .* "
-                         r"results unreranked\.$")
+NO_RERANKER = re.compile(
+    rf"^Reranker {re.escape(RERANKER)} not available \(.*\): showing .* "
+    r"results unreranked\.$"
+)
 HIT = re.compile(r"^  (\d+)\. (\w+)=([-+]\d+\.\d+)  (\S+)  (\S+): ")
 CANDIDATES = 10
 TIMEOUT_S = 240
@@ -121,7 +123,11 @@ def run_example(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Run]:
         )
         proc = subprocess.run(
             [sys.executable, str(EXAMPLES / name), *args],
-            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
         )
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
@@ -134,9 +140,7 @@ def _need(framework: str | None) -> None:
 
 
 @pytest.fixture(scope="module")
-def unreranked(
-    run_example: Callable[..., Run], minilm_only: Path
-) -> Callable[[str], Run]:
+def unreranked(run_example: Callable[..., Run], minilm_only: Path) -> Callable[[str], Run]:
     """Each example once with the default questions, no reranker and ``--top-k 10``."""
     cache: dict[str, Run] = {}
 
@@ -198,8 +202,16 @@ def test_tiny_cross_encoder_reorders_the_candidates_by_its_scores(
     questions = list(EXPECTED)[:2]
     top_k = 4
     run = run_example(
-        name, minilm_only, "--reranker-path", str(TINY_CROSS_ENCODER),
-        "--candidates", str(CANDIDATES), "--top-k", str(top_k), "--questions", *questions,
+        name,
+        minilm_only,
+        "--reranker-path",
+        str(TINY_CROSS_ENCODER),
+        "--candidates",
+        str(CANDIDATES),
+        "--top-k",
+        str(top_k),
+        "--questions",
+        *questions,
     )
     _ok(run)
     assert "not available" not in run.stdout
@@ -212,7 +224,7 @@ def test_tiny_cross_encoder_reorders_the_candidates_by_its_scores(
         got = after[question]
         assert [h.id for h in got] == [h.id for h in expected], question
         assert {h.kind for h in got} == {"rerank"}
-        for g, e in zip(got, expected):
+        for g, e in zip(got, expected, strict=True):
             assert g.score == pytest.approx(e.score, abs=1e-4)
 
 

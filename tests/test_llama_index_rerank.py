@@ -20,7 +20,7 @@ from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from embed_plugins import (
     ColbertSpec,
@@ -76,7 +76,7 @@ def reference(which: str) -> list[Any]:
 
 
 class Recorder(BaseEventHandler):
-    events: list[BaseEvent] = []
+    events: list[BaseEvent] = Field(default_factory=list)
 
     @classmethod
     def class_name(cls) -> str:

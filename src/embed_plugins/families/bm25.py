@@ -98,10 +98,11 @@ import re
 import string
 import struct
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from itertools import compress, repeat
 from importlib import resources
+from itertools import compress, repeat
 from operator import not_
 
 import numpy as np
@@ -180,8 +181,10 @@ _UNSEEN = -(1 << 62)  # lookup default: not in the cache
 _MAX_CACHED_CHUNKS = 1 << 17
 _MAX_CACHED_CHARS = 1 << 22
 _MAX_CACHED_TOKENS = 1 << 17
-# Documents per numpy pass (bounds the memory of one pass, not the result).
+# Documents per numpy pass (bounds the memory of one pass, not the result).  Calls with at
+# most _SMALL_CALL texts (a search query) skip numpy, whose fixed costs would dominate.
 _BATCH_DOCS = 512
+_SMALL_CALL = 8
 
 _MASK32 = 0xFFFFFFFF
 _MAX_VECTOR_HASH_BYTES = 256
@@ -498,7 +501,13 @@ class Bm25:
         if kept:
             stems = kept if self._stemmer is None else self._stemmer.stem_words(kept)
             ids = token_ids_many(stems).tolist()
-            token_ids.update(zip(kept, (i if stem else _DROP for i, stem in zip(ids, stems))))
+            token_ids.update(
+                zip(
+                    kept,
+                    (i if stem else _DROP for i, stem in zip(ids, stems, strict=True)),
+                    strict=True,
+                )
+            )
 
     def _stem_input(self, token: str) -> bool:
         """Rule 2: whether a lower-cased token survives the filters and goes to the stemmer."""
@@ -537,8 +546,10 @@ class Bm25:
         self._add_tokens(new_tokens.difference(token_ids))
 
         index_of = token_ids.__getitem__
-        codes.update(zip(compress(ordered, simple), map(index_of, compress(cores, simple))))
-        for chunk, tokens in zip(others, token_lists):
+        codes.update(
+            zip(compress(ordered, simple), map(index_of, compress(cores, simple)), strict=True)
+        )
+        for chunk, tokens in zip(others, token_lists, strict=True):
             ids = [index for index in map(index_of, tokens) if index != _DROP]
             codes[chunk] = ids[0] if len(ids) == 1 else self._multi.add(ids) if ids else _DROP
         self._cached_chars += len(joined) + sum(map(len, cores))
@@ -602,6 +613,23 @@ class Bm25:
             np.bincount(text_of, minlength=ntexts),
         )
 
+    def _counts_one(self, text: str) -> Counter[int]:
+        """``{index: tf}`` of one text, in plain Python (no numpy: cheaper for a few texts)."""
+        chunks = text.split()
+        codes = list(map(self._codes.get, chunks, repeat(_UNSEEN)))
+        if _UNSEEN in codes:
+            self._resolve(
+                {chunk for chunk, code in zip(chunks, codes, strict=True) if code == _UNSEEN}
+            )
+            codes = list(map(self._codes.__getitem__, chunks))
+        counts = Counter(codes)
+        counts.pop(_DROP, None)
+        for code in [code for code in counts if code <= _FIRST_MULTI]:
+            occurrences = counts.pop(code)
+            for index in self._multi.ids(code):
+                counts[index] += occurrences
+        return counts
+
     def tokenize(self, text: str) -> list[str]:
         """The stems of ``text`` in order, after every filter (rules 1-3)."""
         if not isinstance(text, str):
@@ -625,8 +653,11 @@ class Bm25:
     def embed_documents(self, texts: Iterable[str]) -> list[SparseVector]:
         """One BM25 document vector per text (rule 5 weights, float32, sorted indices)."""
         checked = _check_texts(texts, "texts")
-        vectors: list[SparseVector] = []
+        if len(checked) <= _SMALL_CALL:
+            self._age_caches()
+            return [self._document_one(text) for text in checked]
         k, b, avg_len = self.k, self.b, self.avg_len
+        vectors: list[SparseVector] = []
         for first in range(0, len(checked), _BATCH_DOCS):
             indices, tf, sizes, doc_lens = self._unique_counts(checked[first : first + _BATCH_DOCS])
             tf_f = tf.astype(np.float64)
@@ -641,6 +672,9 @@ class Bm25:
     def embed_queries(self, texts: Iterable[str]) -> list[SparseVector]:
         """One query vector per text: each distinct index once, with value 1.0."""
         checked = _check_texts(texts, "texts")
+        if len(checked) <= _SMALL_CALL:
+            self._age_caches()
+            return [self._query_one(text) for text in checked]
         vectors: list[SparseVector] = []
         for first in range(0, len(checked), _BATCH_DOCS):
             indices, _, sizes, _ = self._unique_counts(checked[first : first + _BATCH_DOCS])
@@ -648,47 +682,67 @@ class Bm25:
             vectors.extend(_split_vectors(indices, values, sizes))
         return vectors
 
+    def _document_one(self, text: str) -> SparseVector:
+        counts = self._counts_one(text)
+        indices = sorted(counts)
+        k, b, avg_len = self.k, self.b, self.avg_len
+        # bm25_weights' expression with Python floats: the same float64 operations.
+        norm = k * (1 - b + b * sum(counts.values()) / avg_len)
+        values = [counts[i] * (k + 1) / (counts[i] + norm) for i in indices]
+        return _frozen_vector(
+            np.array(indices, dtype=SPARSE_INDEX_DTYPE), np.array(values, dtype=SPARSE_VALUE_DTYPE)
+        )
+
+    def _query_one(self, text: str) -> SparseVector:
+        indices = sorted(self._counts_one(text))
+        return _frozen_vector(
+            np.array(indices, dtype=SPARSE_INDEX_DTYPE), np.ones(len(indices), SPARSE_VALUE_DTYPE)
+        )
+
 
 class _MultiTable:
     """The index lists of chunks that keep two or more tokens, addressable from numpy.
 
-    Chunk ``j`` (code ``_FIRST_MULTI - j``) owns ``flat[offsets[j] : offsets[j] + sizes[j]]``.
-    New lists wait in Python lists and join the numpy arrays at the next :meth:`expand`.
+    Chunk ``j`` (code ``_FIRST_MULTI - j``) owns ``ids(code)``, and in the numpy form
+    ``flat[offsets[j] : offsets[j] + sizes[j]]``; lists added since the last
+    :meth:`expand` join the numpy arrays there.
     """
 
     def __init__(self) -> None:
+        self._lists: list[tuple[int, ...]] = []
         self._flat = np.zeros(0, dtype=np.int64)
         self._offsets = np.zeros(0, dtype=np.int64)
         self._sizes = np.zeros(0, dtype=np.int64)
-        self._new_flat: list[int] = []
-        self._new_sizes: list[int] = []
-        self._count = 0
-
-    def __len__(self) -> int:
-        return self._count
 
     def add(self, ids: list[int]) -> int:
-        self._new_flat.extend(ids)
-        self._new_sizes.append(len(ids))
-        self._count += 1
-        return _FIRST_MULTI - (self._count - 1)
+        self._lists.append(tuple(ids))
+        return _FIRST_MULTI - (len(self._lists) - 1)
+
+    def ids(self, code: int) -> tuple[int, ...]:
+        return self._lists[_FIRST_MULTI - code]
 
     def expand(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The indices of chunks ``numbers`` back to back, and how many each chunk has."""
-        if self._new_sizes:
-            new_sizes = np.array(self._new_sizes, dtype=np.int64)
+        done = self._sizes.size
+        if done < len(self._lists):
+            pending = self._lists[done:]
+            new_sizes = np.fromiter(map(len, pending), dtype=np.int64, count=len(pending))
             new_offsets = self._flat.size + np.cumsum(new_sizes) - new_sizes
-            self._flat = np.concatenate((self._flat, np.array(self._new_flat, dtype=np.int64)))
+            new_flat = np.fromiter(
+                (i for ids in pending for i in ids), dtype=np.int64, count=int(new_sizes.sum())
+            )
+            self._flat = np.concatenate((self._flat, new_flat))
             self._offsets = np.concatenate((self._offsets, new_offsets))
             self._sizes = np.concatenate((self._sizes, new_sizes))
-            self._new_flat, self._new_sizes = [], []
         counts = self._sizes[numbers]
         ends = np.cumsum(counts)
         within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - counts, counts)
         return self._flat[np.repeat(self._offsets[numbers], counts) + within], counts
 
 
-def _split_vectors(indices: np.ndarray, values: np.ndarray, sizes: np.ndarray) -> list[SparseVector]:
+def _split_vectors(
+    indices: np.ndarray, values: np.ndarray, sizes: np.ndarray
+) -> list[SparseVector]:
     """Cut batch-wide arrays (each text's run sorted, distinct) into one vector per text."""
     vectors: list[SparseVector] = []
     start = 0

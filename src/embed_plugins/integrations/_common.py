@@ -7,7 +7,7 @@ plain Python types the host expects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -75,14 +75,6 @@ def to_float_lists(vectors: Iterable[npt.NDArray[np.floating[Any]]]) -> list[lis
 def to_float_list(vector: npt.NDArray[np.floating[Any]]) -> list[float]:
     out: list[float] = np.asarray(vector, dtype=np.float64).tolist()
     return out
-
-
-def one(results: Sequence[Any] | Iterable[Any]) -> Any:
-    """The single result of a one-item call."""
-    items = list(results)
-    if len(items) != 1:  # pragma: no cover - the engine returns one result per input
-        raise RuntimeError(f"expected one result, got {len(items)}")
-    return items[0]
 
 
 def sparse_lists(vector: Any) -> tuple[list[int], list[float]]:

@@ -58,6 +58,10 @@ class EngineFields(BaseModel):
     local_files_only: bool = Field(
         default=False, description="Never download: the offline models directory and cache only."
     )
+    optimize: bool = Field(
+        default=False,
+        description="Fuse the transformer graph once and cache it (needs the 'optimize' extra).",
+    )
 
     def engine_kwargs(self) -> dict[str, Any]:
         """The shared constructor keywords, for the wrapped model class."""
