@@ -101,9 +101,15 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
 
 
 def say_no_reranker(args: argparse.Namespace, error: BaseException, unreranked: str) -> None:
-    """Say in one line that the reranker's weights cannot be found (a bad path is fatal)."""
-    if args.reranker_path:  # asked for explicitly: a wrong path is a mistake, not a fallback
-        print(f"error: --reranker-path: {error}", file=sys.stderr)
+    """Say in one line that the reranker's files cannot be found, so results stay unreranked.
+
+    Only for a known model whose files are nowhere (the resolver's "could not find the
+    files" error); a wrong ``--reranker-path`` or an unknown ``--reranker`` name is a
+    mistake, reported with exit status 2.
+    """
+    if args.reranker_path or "could not find the files" not in str(error):
+        option = "--reranker-path" if args.reranker_path else "--reranker"
+        print(f"error: {option}: {error}", file=sys.stderr)
         raise SystemExit(2)
     print(
         f"Reranker {args.reranker} not available (no local copy in ${MODELS_DIR_ENV} or the "

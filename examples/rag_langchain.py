@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from _common import (
@@ -130,15 +131,17 @@ def format_docs(docs: Sequence[Document]) -> str:
     return "\n\n".join(f"[{d.metadata['title']}]\n{d.page_content}" for d in docs)
 
 
-def build_chain(retriever: BaseRetriever, answer: Runnable[Any, Any] | None = None) -> Runnable:
+def build_chain(
+    retriever: BaseRetriever, answer: Runnable[Any, Any] | None = None
+) -> Runnable[str, dict[str, Any]]:
     """question -> {"question", "docs", "prompt"[, "answer"]}: retrieve, format, prompt (, LLM)."""
     prompt = {
-        "context": (lambda x: x["docs"]) | RunnableLambda(format_docs),
-        "question": lambda x: x["question"],
+        "context": itemgetter("docs") | RunnableLambda(format_docs),
+        "question": itemgetter("question"),
     } | PROMPT
     chain = RunnableParallel(docs=retriever, question=RunnablePassthrough()).assign(prompt=prompt)
     if answer is not None:
-        chain = chain.assign(answer=(lambda x: x["prompt"]) | answer)
+        chain = chain.assign(answer=itemgetter("prompt") | answer)
     return chain
 
 

@@ -40,7 +40,8 @@ from embed_plugins import ModelNotFoundError, TextCrossEncoder, TextEmbedding
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     """Each row scaled to length 1, so a dot product is a cosine."""
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    scaled: np.ndarray = vectors / np.maximum(norms, 1e-12)
+    return scaled
 
 
 def cosine_search(

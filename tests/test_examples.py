@@ -242,13 +242,17 @@ def test_without_the_dense_model_says_what_to_do(
     assert "Traceback" not in run.stderr
 
 
-def test_a_wrong_reranker_path_is_an_error(
-    run_example: Callable[..., Run], minilm_only: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("option", "value"), [("--reranker-path", "absent-folder"), ("--reranker", "no-such/model")]
+)
+def test_a_wrong_reranker_is_an_error_not_a_fallback(
+    option: str, value: str, run_example: Callable[..., Run], minilm_only: Path, tmp_path: Path
 ) -> None:
-    run = run_example("standalone.py", minilm_only, "--reranker-path", str(tmp_path / "absent"))
-    assert run.returncode == 2
-    assert "--reranker-path" in run.stderr and "absent" in run.stderr
-    assert "Traceback" not in run.stderr
+    arg = str(tmp_path / value) if option == "--reranker-path" else value
+    run = run_example("standalone.py", minilm_only, option, arg, "--questions", "anything")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"error: {option}: " in run.stderr and value in run.stderr
+    assert "not available" not in run.stdout and "Traceback" not in run.stderr
 
 
 def test_langchain_demo_prints_the_prompt(unreranked: Callable[[str], Run]) -> None:

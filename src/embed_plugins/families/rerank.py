@@ -67,7 +67,9 @@ def activate(score: float, activation: str) -> float:
     return sigmoid(score) if activation == "sigmoid" else score
 
 
-def rank_order(scores: Sequence[float] | npt.NDArray[np.floating[Any]], top_k: int | None) -> list[int]:
+def rank_order(
+    scores: Sequence[float] | npt.NDArray[np.floating[Any]], top_k: int | None
+) -> list[int]:
     """Indices of ``scores`` from best to worst, at most ``top_k`` of them.
 
     Equal scores keep their input order (a stable sort); NaN scores, which a
@@ -105,7 +107,8 @@ class CrossEncoderPipeline(OnnxTextPipeline[float]):
     def postprocess(
         self, outputs: list[np.ndarray], feeds: Mapping[str, np.ndarray], task: Task
     ) -> list[float]:
-        return scores_from_logits(outputs[0], self.model_name).tolist()
+        scores: list[float] = scores_from_logits(outputs[0], self.model_name).tolist()
+        return scores
 
 
 def build_cross_encoder(recipe: PipelineRecipe) -> CrossEncoderPipeline:

@@ -83,8 +83,11 @@ def check_pair(item: Any, index: int) -> Pair:
     if not isinstance(item, (tuple, list)) or len(item) != 2:
         raise InputTypeError(
             f"pair {index}: expected a (query, document) tuple of two str, got "
-            + (f"{_type_name(item)} of length {len(item)}" if isinstance(item, (tuple, list))
-               else _type_name(item))
+            + (
+                f"{_type_name(item)} of length {len(item)}"
+                if isinstance(item, (tuple, list))
+                else _type_name(item)
+            )
         )
     query, document = item
     for role, value in (("query", query), ("document", document)):
@@ -121,8 +124,10 @@ def _as_pairs(pairs: Any) -> Iterable[Any]:
             "pairs must be an iterable of (query, document) tuples, got a str; "
             "to score documents against one query use rerank(query, documents)"
         )
-    if pairs is None or isinstance(pairs, (bytes, bytearray, memoryview, dict)) or not isinstance(
-        pairs, Iterable
+    if (
+        pairs is None
+        or isinstance(pairs, (bytes, bytearray, memoryview, dict))
+        or not isinstance(pairs, Iterable)
     ):
         raise InputTypeError(
             f"pairs must be an iterable of (query, document) tuples, got {_type_name(pairs)}"
