@@ -109,10 +109,11 @@ def resolve_model_dir(
         from huggingface_hub import snapshot_download
 
         patterns = list(spec.files())
+        cache = Path(cache_dir) if cache_dir is not None else None
         try:
             folder = Path(
                 snapshot_download(
-                    repo_id, allow_patterns=patterns, cache_dir=cache_dir, local_files_only=True
+                    repo_id, allow_patterns=patterns, cache_dir=cache, local_files_only=True
                 )
             )
             if _has_model(folder, spec):
@@ -126,9 +127,7 @@ def resolve_model_dir(
             tried.append(f"download of {repo_id}: skipped ({reason})")
         else:
             try:
-                folder = Path(
-                    snapshot_download(repo_id, allow_patterns=patterns, cache_dir=cache_dir)
-                )
+                folder = Path(snapshot_download(repo_id, allow_patterns=patterns, cache_dir=cache))
                 if _has_model(folder, spec):
                     return folder
                 tried.append(f"download of {repo_id}: repository has no {spec.model_file}")

@@ -49,12 +49,13 @@ class SparseVector:
         if not isinstance(other, SparseVector):
             return NotImplemented
         return bool(
-            np.array_equal(self.indices, other.indices) and np.array_equal(self.values, other.values)
+            np.array_equal(self.indices, other.indices)
+            and np.array_equal(self.values, other.values)
         )
 
     def as_dict(self) -> dict[int, float]:
         """``{index: value}`` with plain Python numbers."""
-        return {int(i): float(v) for i, v in zip(self.indices, self.values)}
+        return {int(i): float(v) for i, v in zip(self.indices, self.values, strict=True)}
 
     def as_object(self) -> dict[str, list[int] | list[float]]:
         """``{"indices": [...], "values": [...]}`` with plain Python numbers (Qdrant's shape)."""

@@ -125,7 +125,10 @@ def optimized_model_path(model_path: Path) -> Path:
 def _lost_outputs(plain: Path, fused: Path) -> list[str]:
     """Outputs of the plain graph the fused one no longer has (e.g. attention probabilities)."""
     names = [
-        {o.name for o in ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).get_outputs()}
+        {
+            o.name
+            for o in ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).get_outputs()
+        }
         for p in (plain, fused)
     ]
     return sorted(names[0] - names[1])

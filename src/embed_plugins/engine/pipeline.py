@@ -112,7 +112,8 @@ class OnnxTextPipeline(Generic[R]):
         lengths = [len(e.ids) for e in encodings]
         for idx in plan_batches(lengths, batch_size, self.token_budget):
             feeds = self.feeds([encodings[i] for i in idx], task)
-            for i, result in zip(idx.tolist(), self.postprocess(self.run(feeds), feeds, task)):
+            batch_results = self.postprocess(self.run(feeds), feeds, task)
+            for i, result in zip(idx.tolist(), batch_results, strict=True):
                 results[i] = result
         return results
 

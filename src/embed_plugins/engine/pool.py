@@ -19,6 +19,7 @@ A pool that saw a failure is torn down; the next call starts a fresh one.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import pickle
@@ -211,7 +212,9 @@ class WorkerPool:
         size_hint: Callable[[Any], int],
     ) -> Iterator[Any]:
         max_in_flight = _IN_FLIGHT_PER_WORKER * self.size
-        window_iter = self._windows(items, batch_size, batch_size * max_in_flight, validate, size_hint)
+        window_iter = self._windows(
+            items, batch_size, batch_size * max_in_flight, validate, size_hint
+        )
         alive: deque[_Window] = deque()  # windows read from the input and not yet yielded
         todo: deque[tuple[_Window, list[int], list[Any]]] = deque()
         owners: dict[int, tuple[_Window, list[int]]] = {}
@@ -264,7 +267,10 @@ class WorkerPool:
             for start in range(0, len(order), batch_size):
                 positions = order[start : start + batch_size]
                 parts.append((positions, [checked[i] for i in positions]))
-            yield _Window(size=len(checked), results=[None] * len(checked), pending=len(parts)), parts
+            yield (
+                _Window(size=len(checked), results=[None] * len(checked), pending=len(parts)),
+                parts,
+            )
 
     def _collect(self, owners: dict[int, tuple[_Window, list[int]]]) -> None:
         """Wait for one or more results; raise at once if a worker died."""
@@ -284,7 +290,7 @@ class WorkerPool:
                 raise _unpack_error(payload, worker.name)
             worker.in_flight -= 1
             window, positions = owners.pop(chunk_id)
-            for pos, result in zip(positions, payload):
+            for pos, result in zip(positions, payload, strict=True):
                 window.results[pos] = result
             window.pending -= 1
         for worker in self._workers:
@@ -307,10 +313,8 @@ class WorkerPool:
         workers, self._workers = self._workers, []
         for w in workers:
             if w.process.is_alive():
-                try:
+                with contextlib.suppress(ValueError, OSError, queue_mod.Full):
                     w.tasks.put_nowait(None)
-                except (ValueError, OSError, queue_mod.Full):
-                    pass
         for w in workers:
             w.process.join(timeout if w.process.is_alive() else 0)
             if w.process.is_alive():

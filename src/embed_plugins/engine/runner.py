@@ -34,7 +34,9 @@ def check_text(item: Any, index: int) -> str:
     )
 
 
-def as_items(documents: Any, *, single: type | tuple[type, ...] = str, what: str = "documents") -> Iterable[Any]:
+def as_items(
+    documents: Any, *, single: type | tuple[type, ...] = str, what: str = "documents"
+) -> Iterable[Any]:
     """The user's argument as an iterable of items; one bare item becomes a list of one.
 
     ``None``, bare bytes and non-iterables raise :class:`InputTypeError` now,

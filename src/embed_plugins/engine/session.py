@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -21,7 +21,7 @@ import onnxruntime as ort
 from ..errors import ModelLoadError, ProviderError
 
 #: A provider as onnxruntime accepts it: a name, or ``(name, options)``.
-Provider = Union[str, tuple[str, Mapping[str, Any]]]
+Provider = str | tuple[str, Mapping[str, Any]]
 
 _DEVICE_PROVIDERS = {
     "cpu": "CPUExecutionProvider",
@@ -183,7 +183,9 @@ class GraphIO:
             )
         return name
 
-    def select_feeds(self, available: Mapping[str, np.ndarray], model: str) -> dict[str, np.ndarray]:
+    def select_feeds(
+        self, available: Mapping[str, np.ndarray], model: str
+    ) -> dict[str, np.ndarray]:
         """Only the inputs the graph declares, cast to the graph's dtypes."""
         feeds: dict[str, np.ndarray] = {}
         for name in self.inputs:

@@ -52,11 +52,13 @@ The rules (read from fastembed 0.9.1, ``fastembed/sparse/bm25.py``,
 
 6. **Index** of a stem: MurmurHash3 x86 32-bit of its UTF-8 bytes, seed 0,
    read as a *signed* int32 (``mmh3.hash``), and its absolute value.  fastembed
-   0.9.1 takes ``abs`` of a Python ``int``, so the hash ``-2**31`` gives index
-   ``2**31`` (the token ``ad1u66pi``) on both its document and query paths;
-   earlier fastembed releases kept indices in int32 and overflowed there.
-   Our indices are int64 with the same values, ``0 <= index <= 2**31``, so
-   they equal fastembed 0.9.1's everywhere.
+   0.9.1 takes ``abs`` of a Python ``int``, so the hash ``-2**31`` (the token
+   ``ad1u66pi``) gives index ``2**31`` on both its document and query paths
+   (its test ``tests/test_bm25_query_index_overflow.py`` pins this; an int32
+   index would overflow there).  Our indices are int64 with the same values,
+   ``0 <= index <= 2**31``, so they equal fastembed 0.9.1's everywhere.  The
+   hash is computed here in pure Python / numpy (:func:`murmurhash3_32`,
+   :func:`murmurhash3_32_many`), once per distinct token; ``mmh3`` is not needed.
 
 7. **Queries** get the same tokens and stems; each distinct index appears
    once with value 1.0.
@@ -65,12 +67,14 @@ Where we differ from fastembed 0.9.1, on purpose
 -------------------------------------------------
 
 * ``abs`` maps the hashes ``h`` and ``-h`` to one index, so two different
-  stems can share an index (``kitchen`` and ``prostaglandin``, say).  When both
-  occur in one document, fastembed keeps the weight of whichever stem was
-  seen first-last and drops the other (the result depends on word order).
-  We count both towards the shared index, as one term with ``tf = tf1 + tf2``
-  -- the only order-independent reading, and the one the index can see.
-  Documents without such a pair (all but a few in a million) are identical.
+  stems can share an index (unstemmed, ``kitchens`` and ``prostaglandins``
+  hash to 358434922 and -358434922).  When both occur in one document,
+  fastembed 0.9.1 writes the weight of each stem in turn to the shared index,
+  so the stem whose first occurrence comes last wins and the other is lost
+  (the result depends on word order).  We count both towards the shared
+  index, as one term with ``tf = tf1 + tf2`` -- the order-independent reading,
+  and the one the index can see.  Only documents holding such a pair differ
+  (for 100 distinct stems, about 2 documents in a million).
 * Values are float32 (fastembed returns float64); indices are sorted ascending
   (fastembed keeps first-occurrence order).  Each value is fastembed's float64
   value rounded to float32.
@@ -85,10 +89,15 @@ fastembed does per-token Python work.  Here a document is split once with
 changes), and each whitespace-separated chunk (``"dog."``, ``"(the"``) is
 looked up in a per-instance dictionary that maps it straight to its index, to
 "nothing kept", or to a code for a short list of indices (``"3.14"``).  Only
-chunks never seen before go through the rules above, the stemmer and the hash.
-Counting, document lengths and weights for a batch of texts are one
-``np.unique`` over packed ``(text, index)`` keys and one numpy expression.
-The caches are bounded (cleared between batches when full).
+chunks never seen before go through the rules above, in bulk: one regular
+expression pass over all of a batch's new chunks, one ``stem_words`` call and
+one vectorised hash for its new tokens.  Counting, document lengths and
+weights for a batch of texts are one ``np.unique`` over packed
+``(text, index)`` keys and one numpy expression; calls with a handful of texts
+(a search query) take a plain-Python path instead, as numpy's fixed costs
+would dominate.  The caches are bounded: two generations each, the older one
+dropped when the younger fills up, so frequent chunks stay and memory does not
+grow without limit (some tens of MB at most).
 """
 
 from __future__ import annotations
@@ -162,7 +171,7 @@ _WORD = re.compile(r"\w+")
 _NOT_WORD_NOR_SPACE = re.compile(r"[^\w\s]")
 _NOT_WORD_NOR_NEWLINE = re.compile(r"[^\w\n]")
 # Word characters whose str.lower() holds a non-word character: only "İ" (lower: "i" + U+0307)
-# in the Unicode of every CPython release so far; a test checks the running Python's.
+# in the Unicode tables of CPython 3.10-3.13; a test checks the running Python's.
 _LOWER_ADDS_NON_WORD = "\u0130"
 # Common non-word characters around words ("dog.", "(the", "“quote”"): a chunk that is a run
 # of letters and digits once these are stripped from its ends is one token.  Not "_": it is \w.

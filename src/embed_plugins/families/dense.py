@@ -34,38 +34,42 @@ def pool(hidden: FloatArray, attention_mask: npt.NDArray[np.int64], how: str) ->
     """
     if how == "none":
         if hidden.ndim != 2:
-            raise ModelLoadError(f"pooling 'none' expects a (batch, dim) output, got {hidden.shape}")
+            raise ModelLoadError(
+                f"pooling 'none' expects a (batch, dim) output, got {hidden.shape}"
+            )
         return hidden.astype(np.float32, copy=False)
     if hidden.ndim != 3:
-        raise ModelLoadError(f"pooling {how!r} expects a (batch, seq, dim) output, got {hidden.shape}")
+        raise ModelLoadError(
+            f"pooling {how!r} expects a (batch, seq, dim) output, got {hidden.shape}"
+        )
     if how == "cls":
-        return hidden[:, 0].astype(np.float32, copy=True)
+        return np.array(hidden[:, 0], dtype=np.float32)
     if how == "mean":
         if attention_mask.all():  # no padding (e.g. a single text): a plain mean
-            return hidden.mean(axis=1, dtype=np.float32)
+            return np.asarray(hidden.mean(axis=1, dtype=np.float32), dtype=np.float32)
         mask = attention_mask.astype(np.float32)[:, :, None]
         summed = (hidden * mask).sum(axis=1)
         counts = np.clip(mask.sum(axis=1), 1e-9, None)
-        return (summed / counts).astype(np.float32, copy=False)
+        return np.asarray(summed / counts, dtype=np.float32)
     if how == "last_token":
         seq = attention_mask.shape[1]
         # Index of the last 1 in each row: works for left and right padding.
         last = seq - 1 - np.argmax(attention_mask[:, ::-1] > 0, axis=1)
-        return hidden[np.arange(hidden.shape[0]), last].astype(np.float32, copy=True)
+        return np.array(hidden[np.arange(hidden.shape[0]), last], dtype=np.float32)
     raise ValueError(f"unknown pooling {how!r}")
 
 
 def l2_normalize(x: FloatArray) -> FloatArray:
     """Rows scaled to unit L2 norm; an all-zero row stays zero (norm clamped at 1e-12)."""
     norms = np.sqrt(np.einsum("...i,...i->...", x, x))[..., None]
-    return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return np.asarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def layer_norm(x: FloatArray, eps: float = 1e-5) -> FloatArray:
     """Parameter-free layer norm over the last axis (torch's ``F.layer_norm`` default eps)."""
     mean = x.mean(axis=-1, keepdims=True)
     var = x.var(axis=-1, keepdims=True)
-    return ((x - mean) / np.sqrt(var + eps)).astype(np.float32, copy=False)
+    return np.asarray((x - mean) / np.sqrt(var + eps), dtype=np.float32)
 
 
 def truncate(x: FloatArray, dim: int | None, normalize: bool) -> FloatArray:

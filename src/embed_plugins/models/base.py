@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -111,11 +111,11 @@ class ModelBase:
         options: Mapping[str, Any] | None = None,
     ) -> None:
         if spec is not None and not isinstance(spec, self.spec_type):
-            raise TypeError(
-                f"spec must be a {self.spec_type.__name__}, got {type(spec).__name__}"
-            )
+            raise TypeError(f"spec must be a {self.spec_type.__name__}, got {type(spec).__name__}")
         path = model_path if model_path is not None else specific_model_path
-        name = model_name if model_name is not None else (spec.model if spec else self.default_model)
+        name = (
+            model_name if model_name is not None else (spec.model if spec else self.default_model)
+        )
         if not isinstance(name, str):
             raise TypeError(f"model_name must be a str, got {type(name).__name__}")
         if path is not None and not Path(path).expanduser().is_dir():

@@ -155,7 +155,8 @@ def read_sentence_transformers(model_dir: Path) -> SentenceTransformersConfig | 
             modes, others = _pooling_modes(cfg)
             if others or len(modes) != 1:
                 raise ModelLoadError(
-                    f"{path}: unsupported pooling {others or modes}; supported: cls, mean, last_token"
+                    f"{path}: unsupported pooling {others or modes}; "
+                    "supported: cls, mean, last_token"
                 )
             pooling = modes[0]
             dim_value = cfg.get("word_embedding_dimension", cfg.get("embedding_dimension"))

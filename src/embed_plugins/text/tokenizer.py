@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 from tokenizers import Encoding, Tokenizer
@@ -49,7 +50,7 @@ class TextBatch:
 
     @property
     def lengths(self) -> IntArray:
-        return self.attention_mask.sum(axis=1)
+        return np.asarray(self.attention_mask.sum(axis=1), dtype=np.int64)
 
     def feeds(self) -> dict[str, IntArray]:
         return {
@@ -83,7 +84,9 @@ class TextTokenizer:
         except Exception as exc:  # tokenizers raises plain Exception subclasses
             raise ModelLoadError(f"cannot load {path}: {exc}") from exc
         raw = read_json(path)
-        return cls(tokenizer, truncation_length(model_dir, max_length), pad_token_id(model_dir, raw))
+        return cls(
+            tokenizer, truncation_length(model_dir, max_length), pad_token_id(model_dir, raw)
+        )
 
     @property
     def tokenizer(self) -> Tokenizer:
