@@ -16,8 +16,8 @@ Timings (wall clock, ``time.perf_counter``), each repeated R times, interleaved:
 * ours, a second pass with the same instance (caches warm: a long-lived model);
 * queries: the first 8 words of each text, ``query_embed`` / ``embed_queries``.
 
-The machine may be shared, so both the best and the median of the R runs are
-reported; ratios use the best (least disturbed) runs.  Results go to
+The machine may be shared, so wall-clock and CPU time, best and median of the R
+runs are all recorded; ratios use the best (least disturbed) runs.  Results go to
 ``benchmarks/results/bm25.json``.
 """
 
@@ -146,20 +146,25 @@ def check_parity(ours: Bm25, theirs: Any, texts: list[str], queries: list[str]) 
     }
 
 
-def timed(run: Callable[[], object]) -> float:
-    start = time.perf_counter()
+def timed(run: Callable[[], object]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one call (CPU time is steadier on a shared machine)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     run()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def summary(times: list[float], count: int) -> dict[str, Any]:
-    best, median = min(times), statistics.median(times)
+def summary(times: list[tuple[float, float]], count: int) -> dict[str, Any]:
+    walls, cpus = [t[0] for t in times], [t[1] for t in times]
+    best, median, best_cpu = min(walls), statistics.median(walls), min(cpus)
     return {
-        "seconds": [round(t, 4) for t in times],
-        "best_s": round(best, 4),
-        "median_s": round(median, 4),
-        "per_s_best": round(count / best, 1),
-        "per_s_median": round(count / median, 1),
+        "wall_s": [round(t, 4) for t in walls],
+        "cpu_s": [round(t, 4) for t in cpus],
+        "best_wall_s": round(best, 4),
+        "median_wall_s": round(median, 4),
+        "best_cpu_s": round(best_cpu, 4),
+        "per_s_best_wall": round(count / best, 1),
+        "per_s_median_wall": round(count / median, 1),
+        "per_s_best_cpu": round(count / best_cpu, 1),
     }
 
 
@@ -202,7 +207,7 @@ def main() -> None:
         if parity["document_mismatches"] or parity["query_mismatches"]:
             raise SystemExit("vectors differ from fastembed: not timing")
 
-        runs: dict[str, list[float]] = {
+        runs: dict[str, list[tuple[float, float]]] = {
             key: [] for key in ("fastembed", "ours_fresh", "ours_warm", "fq", "oq_warm")
         }
         for repeat in range(args.repeats):
@@ -213,7 +218,8 @@ def main() -> None:
             runs["fq"].append(timed(lambda: list(theirs.query_embed(queries))))
             runs["oq_warm"].append(timed(partial(model.embed_queries, queries)))
             print(
-                f"repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in runs.items())
+                f"repeat {repeat + 1} (wall s): "
+                + ", ".join(f"{k} {v[-1][0]:.2f}" for k, v in runs.items())
             )
 
     n = len(texts)
@@ -224,13 +230,17 @@ def main() -> None:
         "fastembed_queries": summary(runs["fq"], n),
         "ours_queries_warm_model": summary(runs["oq_warm"], n),
     }
+
+    def ratio(theirs: str, ours: str, column: int) -> float:
+        return round(min(t[column] for t in runs[theirs]) / min(t[column] for t in runs[ours]), 2)
+
     ratios = {
-        "documents_fresh_model": round(min(runs["fastembed"]) / min(runs["ours_fresh"]), 2),
-        "documents_warm_model": round(min(runs["fastembed"]) / min(runs["ours_warm"]), 2),
-        "queries_warm_model": round(min(runs["fq"]) / min(runs["oq_warm"]), 2),
-        "documents_fresh_model_median": round(
-            statistics.median(runs["fastembed"]) / statistics.median(runs["ours_fresh"]), 2
-        ),
+        "documents_fresh_model": ratio("fastembed", "ours_fresh", 0),
+        "documents_warm_model": ratio("fastembed", "ours_warm", 0),
+        "queries_warm_model": ratio("fq", "oq_warm", 0),
+        "documents_fresh_model_cpu": ratio("fastembed", "ours_fresh", 1),
+        "documents_warm_model_cpu": ratio("fastembed", "ours_warm", 1),
+        "queries_warm_model_cpu": ratio("fq", "oq_warm", 1),
     }
     report = {
         "benchmark": "bm25 documents and queries, embed_plugins vs fastembed 0.9.1",
@@ -261,17 +271,18 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     r = results
-    print(
-        f"documents: fastembed {r['fastembed_documents']['per_s_best']:.0f}/s, "
-        f"ours fresh {r['ours_documents_fresh_model']['per_s_best']:.0f}/s "
-        f"(x{ratios['documents_fresh_model']}), "
-        f"ours warm {r['ours_documents_warm_model']['per_s_best']:.0f}/s "
-        f"(x{ratios['documents_warm_model']})"
-    )
-    print(
-        f"queries: fastembed {r['fastembed_queries']['per_s_best']:.0f}/s, "
-        f"ours {r['ours_queries_warm_model']['per_s_best']:.0f}/s (x{ratios['queries_warm_model']})"
-    )
+    for kind in ("wall", "cpu"):
+        key, suffix = f"per_s_best_{kind}", "" if kind == "wall" else "_cpu"
+        print(
+            f"[best {kind}] documents: fastembed {r['fastembed_documents'][key]:.0f}/s, "
+            f"ours fresh {r['ours_documents_fresh_model'][key]:.0f}/s "
+            f"(x{ratios['documents_fresh_model' + suffix]}), "
+            f"ours warm {r['ours_documents_warm_model'][key]:.0f}/s "
+            f"(x{ratios['documents_warm_model' + suffix]}); "
+            f"queries: fastembed {r['fastembed_queries'][key]:.0f}/s, "
+            f"ours {r['ours_queries_warm_model'][key]:.0f}/s "
+            f"(x{ratios['queries_warm_model' + suffix]})"
+        )
     print(f"wrote {args.out}")
 
 

@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -101,12 +100,14 @@ def token_lengths(texts: list[str]) -> list[int]:
     return [len(e.ids) for e in tokenizer.encode_batch(texts)]
 
 
-# -- process-tree memory sampler ------------------------------------------------------------
+# -- process-tree sampling (memory and CPU) ------------------------------------------------
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (via /proc/<pid>/task/<tid>/children)."""
     pids, stack = [], [pid]
     while stack:
         p = stack.pop()
@@ -128,27 +129,56 @@ def _rss(pid: int) -> int:
         return 0
 
 
+def _cpu_s(pid: int) -> float:
+    """utime + stime of one process, in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class TreeSampler(threading.Thread):
-    """Samples the summed RSS of a process and all its descendants every ``interval`` s."""
+    """Samples a process tree every ``interval`` s: the peak of its summed RSS, and the CPU
+    time its processes used while sampled (a process that exits between two samples loses
+    at most ``interval`` s of CPU)."""
 
     def __init__(self, pid: int, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak = 0
         self.peak_processes = 0
+        self._first_cpu: dict[int, float] = {}
+        self._last_cpu: dict[int, float] = {}
+        self._samples = 0
         self._stop_event = threading.Event()
+
+    def sample(self) -> None:
+        pids = _tree(self.pid)
+        total = sum(_rss(p) for p in pids)
+        if total > self.peak:
+            self.peak, self.peak_processes = total, len(pids)
+        for p in pids:
+            cpu = _cpu_s(p)
+            # Processes alive at the first sample count from then; later ones from their start.
+            self._first_cpu.setdefault(p, cpu if self._samples == 0 else 0.0)
+            self._last_cpu[p] = cpu
+        self._samples += 1
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self._last_cpu[p] - self._first_cpu[p] for p in self._last_cpu)
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            pids = _tree(self.pid)
-            total = sum(_rss(p) for p in pids)
-            if total > self.peak:
-                self.peak, self.peak_processes = total, len(pids)
+            self.sample()
             self._stop_event.wait(self.interval)
 
     def stop(self) -> None:
         self._stop_event.set()
         self.join()
+        self.sample()
 
 
 # -- one contender, in its own process --------------------------------------------------------
@@ -167,21 +197,91 @@ def _percentiles(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
-def _vm_hwm_kb() -> int:
+def _vm_hwm_mb() -> float:
+    """Peak RSS of this process (VmHWM).  Not ru_maxrss: Linux carries the parent's RSS at
+    fork time into a child's ru_maxrss across exec, so a child of a big parent looks big."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+                return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
-    return 0
+    return float("nan")
+
+
+def _until(deadline: float, items: list[str], counter: list[int]) -> Any:
+    """Yield items until ``deadline`` (perf_counter) passes; count what was handed out."""
+    for item in items:
+        if time.perf_counter() > deadline:
+            return
+        counter[0] += 1
+        yield item
+
+
+def _throughput(
+    contender: C.Contender, docs: list[str], cap_s: float, seed: int
+) -> tuple[list[int], float, dict[str, Any]]:
+    """Embed ``docs``, feeding no new input after ``cap_s`` s: (indices done, seconds, extra).
+
+    embed_plugins takes the passages as a stream (an iterator), which is how it is meant to
+    be fed; sentence-transformers gets lists of 512 passages per ``encode`` call; the raw
+    loop runs its pre-built batches in a shuffled order, so a capped run is a fair sample.
+    """
+    extra: dict[str, Any] = {}
+    if isinstance(contender, C.RawOrt):
+        t1 = time.perf_counter()
+        prepared = contender.prepare(docs)
+        extra["untimed_tokenise_and_plan_s"] = round(time.perf_counter() - t1, 3)
+        order = np.random.default_rng(seed).permutation(len(prepared.batches))
+        t1 = time.perf_counter()
+        done: list[int] = []
+        padded = 0
+        for k in order:
+            if time.perf_counter() - t1 > cap_s:
+                break
+            idx, feeds = prepared.batches[k]
+            contender.run(C.Prepared(len(docs), [(idx, feeds)]))
+            done.extend(idx.tolist())
+            padded += int(feeds["input_ids"].size)
+        seconds = time.perf_counter() - t1
+        extra["padded_tokens"] = padded
+        return done, seconds, extra
+    if isinstance(contender, C.SentenceTransformers):
+        t1 = time.perf_counter()
+        done = 0
+        for start in range(0, len(docs), 512):
+            if time.perf_counter() - t1 > cap_s:
+                break
+            chunk = docs[start : start + 512]
+            vectors = contender.embed(chunk)
+            assert vectors.shape == (len(chunk), 384)
+            done += len(chunk)
+        return list(range(done)), time.perf_counter() - t1, extra
+    if isinstance(contender, C.Ours):
+        counter = [0]
+        t1 = time.perf_counter()
+        out = contender.model.embed(
+            _until(t1 + cap_s, docs, counter),
+            batch_size=contender.default_batch_size,
+            parallel=contender.parallel,
+        )
+        n = sum(1 for v in out if v.shape == (384,))
+        seconds = time.perf_counter() - t1
+        if n != counter[0]:
+            raise RuntimeError(f"{contender.name}: {n} vectors for {counter[0]} inputs")
+        return list(range(n)), seconds, extra
+    t1 = time.perf_counter()  # fastembed: a fixed slice (its pool reads the whole input ahead)
+    vectors = contender.embed(docs)
+    seconds = time.perf_counter() - t1
+    assert vectors.shape == (len(docs), 384)
+    return list(range(len(docs))), seconds, extra
 
 
 def worker_main(name: str, workload_path: Path, result_path: Path) -> None:
     """Measure one contender; write its figures as JSON to ``result_path``."""
     work = json.loads(workload_path.read_text())
     docs: list[str] = work["docs"][: work["n_docs"][name]]
-    lengths: list[int] = work["lengths"][: len(docs)]
+    lengths: list[int] = work["lengths"]
     queries: list[str] = work["queries"]
     out: dict[str, Any] = {"name": name}
 
@@ -199,71 +299,72 @@ def worker_main(name: str, workload_path: Path, result_path: Path) -> None:
     else:
         contender.embed(warm, batch_size=4 if contender.parallel else None)
 
-    # Throughput.
-    if isinstance(contender, C.RawOrt):
-        t1 = time.perf_counter()
-        prepared = contender.prepare(docs)
-        out["untimed_tokenise_and_plan_s"] = round(time.perf_counter() - t1, 3)
-        out["padded_tokens"] = prepared.padded_tokens
-        t1 = time.perf_counter()
-        vectors = contender.run(prepared)
-        seconds = time.perf_counter() - t1
-    else:
-        t1 = time.perf_counter()
-        vectors = contender.embed(docs)
-        seconds = time.perf_counter() - t1
-    if vectors.shape != (len(docs), 384) or not np.isfinite(vectors).all():
-        raise RuntimeError(f"{name}: bad output {vectors.shape}")
-    real_tokens = int(sum(min(n, contender.max_length) for n in lengths))
+    sampler = TreeSampler(os.getpid(), interval=0.25)
+    sampler.start()
+    done, seconds, extra = _throughput(contender, docs, work["cap_s"], work["seed"])
+    sampler.stop()
+    n = len(done)
+    real_tokens = int(sum(min(lengths[i], contender.max_length) for i in done))
     out["throughput"] = {
-        "docs": len(docs),
+        "docs": n,
+        "docs_offered": len(docs),
+        "capped": n < len(docs),
         "batch_size": contender.default_batch_size,
         "seconds": round(seconds, 3),
-        "docs_per_s": round(len(docs) / seconds, 2),
+        "docs_per_s": round(n / seconds, 2),
         "real_tokens": real_tokens,
         "real_tokens_per_s": round(real_tokens / seconds, 1),
         "max_length": contender.max_length,
+        "cpu_s": round(sampler.cpu_s, 2),
+        "cores_used": round(sampler.cpu_s / seconds, 2),
+        **extra,
     }
 
-    # Single-query latency, one call per query.
+    # Single-query latency, one call per query (at most latency_cap_s seconds of them).
     if work["latency"].get(name, True):
         timings: list[float] = []
+        deadline = time.perf_counter() + work["latency_cap_s"]
         if isinstance(contender, C.RawOrt):
             prepared_q = [contender.prepare([q]) for q in queries]
             for p in prepared_q[:10]:
                 contender.run_floor(p)
+            deadline = time.perf_counter() + work["latency_cap_s"]
             for p in prepared_q:
                 t1 = time.perf_counter_ns()
                 contender.run_floor(p)
                 timings.append((time.perf_counter_ns() - t1) / 1e6)
+                if time.perf_counter() > deadline:
+                    break
             out["latency_note"] = "bare session.run on the pre-tokenised query"
         else:
             for q in queries[:10]:
                 contender.query(q)
+            deadline = time.perf_counter() + work["latency_cap_s"]
             for q in queries:
                 t1 = time.perf_counter_ns()
                 contender.query(q)
                 timings.append((time.perf_counter_ns() - t1) / 1e6)
+                if time.perf_counter() > deadline:
+                    break
         out["latency"] = _percentiles(timings)
 
+    out["memory"] = {"self_peak_mb": _vm_hwm_mb(), "tree_peak_mb": round(sampler.peak / 2**20, 1)}
     contender.close()
-    usage_self = resource.getrusage(resource.RUSAGE_SELF)
-    usage_children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out["memory"] = {
-        "ru_maxrss_mb": round(usage_self.ru_maxrss / 1024, 1),
-        "vm_hwm_mb": round(_vm_hwm_kb() / 1024, 1),
-        "children_ru_maxrss_mb": round(usage_children.ru_maxrss / 1024, 1),
-    }
-    out["cpu_s"] = round(usage_self.ru_utime + usage_self.ru_stime, 2)
     result_path.write_text(json.dumps(out))
 
 
-def run_contender(
-    name: str, workload: Path, tmp: Path, timeout: float
-) -> dict[str, Any]:
+def run_contender(name: str, workload: Path, tmp: Path, timeout: float) -> dict[str, Any]:
     result = tmp / f"{name}.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name,
-           "--workload", str(workload), "--result", str(result)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        name,
+        "--workload",
+        str(workload),
+        "--result",
+        str(result),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     sampler = TreeSampler(proc.pid)
@@ -281,7 +382,8 @@ def run_contender(
         return {"name": name, "error": f"exit code {proc.returncode}", "log": log[-3000:]}
     data: dict[str, Any] = json.loads(result.read_text())
     data["wall_s"] = round(wall, 1)
-    data["memory"]["tree_peak_mb"] = round(sampler.peak / 2**20, 1)
+    # The whole life of the subprocess (load, warm-up, throughput, latency), all processes.
+    data["memory"]["tree_peak_whole_run_mb"] = round(sampler.peak / 2**20, 1)
     data["memory"]["tree_processes"] = sampler.peak_processes
     return data
 
@@ -318,36 +420,50 @@ def _ratio(value: float | None, base: float | None) -> str:
     return f"{value / base:.2f}x"
 
 
+def peak_mb(r: dict[str, Any]) -> float:
+    """Peak memory of a contender: its own VmHWM, or for a worker pool the sampled peak of
+    the summed RSS of all its processes, whichever is larger."""
+    mem = r.get("memory", {})
+    return max(mem.get("self_peak_mb", 0.0), mem.get("tree_peak_whole_run_mb", 0.0))
+
+
 def print_table(results: dict[str, dict[str, Any]]) -> None:
     base = results.get("ours", {})
     b_tp = base.get("throughput", {})
     b_lat = base.get("latency", {})
-    b_mem = base.get("memory", {})
     header = (
-        f"{'contender':<40} {'docs':>5} {'docs/s':>8} {'x ours':>7} {'real tok/s':>10} "
-        f"{'x ours':>7} {'p50 ms':>7} {'p99 ms':>7} {'x ours':>7} {'peak MB':>8} {'x ours':>7} "
-        f"{'startup s':>9}"
+        f"{'contender':<39} {'docs':>5} {'docs/s':>7} {'x ours':>6} {'real tok/s':>10} "
+        f"{'x ours':>6} {'cores':>5} {'p50 ms':>7} {'p99 ms':>7} {'x ours':>6} "
+        f"{'peak MB':>7} {'x ours':>6} {'startup s':>9}"
     )
     print(header)
     print("-" * len(header))
     for name, r in results.items():
         label = C.LABELS.get(name, name)
         if "error" in r:
-            print(f"{label:<40} ERROR: {r['error']}")
+            print(f"{label:<39} ERROR: {r['error']}")
             continue
-        tp, lat, mem = r["throughput"], r.get("latency", {}), r["memory"]
-        peak = max(mem["ru_maxrss_mb"], mem["tree_peak_mb"])
-        base_peak = max(b_mem.get("ru_maxrss_mb", 0), b_mem.get("tree_peak_mb", 0))
+        tp, lat = r["throughput"], r.get("latency", {})
         startup = r["startup_s"] + r.get("per_call_pool_start_s", 0.0)
         print(
-            f"{label:<40} {tp['docs']:>5} {tp['docs_per_s']:>8.2f} "
-            f"{_ratio(tp['docs_per_s'], b_tp.get('docs_per_s')):>7} "
+            f"{label:<39} {tp['docs']:>5} {tp['docs_per_s']:>7.2f} "
+            f"{_ratio(tp['docs_per_s'], b_tp.get('docs_per_s')):>6} "
             f"{tp['real_tokens_per_s']:>10.0f} "
-            f"{_ratio(tp['real_tokens_per_s'], b_tp.get('real_tokens_per_s')):>7} "
+            f"{_ratio(tp['real_tokens_per_s'], b_tp.get('real_tokens_per_s')):>6} "
+            f"{tp['cores_used']:>5.2f} "
             f"{lat.get('p50_ms', float('nan')):>7.2f} {lat.get('p99_ms', float('nan')):>7.2f} "
-            f"{_ratio(lat.get('p50_ms'), b_lat.get('p50_ms')):>7} "
-            f"{peak:>8.0f} {_ratio(peak, base_peak):>7} {startup:>9.2f}"
+            f"{_ratio(lat.get('p50_ms'), b_lat.get('p50_ms')):>6} "
+            f"{peak_mb(r):>7.0f} {_ratio(peak_mb(r), peak_mb(base) if base else None):>6} "
+            f"{startup:>9.2f}"
         )
+    print(
+        "docs/s, real tok/s: passages (non-pad tokens the contender fed its model) per second; "
+        "cores: CPU seconds / wall seconds\n"
+        "during the throughput run (2.0 = both cores; less = contended); p50/p99: one call per "
+        "query (raw onnxruntime: bare session.run);\npeak MB: VmHWM of the process, or for "
+        "worker pools the sampled peak of the summed RSS of all processes; startup: load "
+        "(+ pool start)"
+    )
 
 
 def goals(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -364,14 +480,18 @@ def goals(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     def div(a: float | None, b: float | None) -> float | None:
         return round(a / b, 3) if a and b else None
 
-    ours_mem = results.get("ours", {}).get("memory", {})
     return {
         "ours / ort_raw throughput (goal >= 0.95)": div(tp("ours"), tp("ort_raw")),
         "ours / st throughput (goal >= 1.0; >= 1.3 with fused graph)": div(tp("ours"), tp("st")),
         "ours / fastembed throughput (goal >= 5)": div(tp("ours"), tp("fastembed")),
         "ours_p2 / ours throughput (goal >= 1.1)": div(tp("ours_p2"), tp("ours")),
         "ours p50 / bare session.run p50 (goal <= 1.05)": div(p50("ours"), p50("ort_raw")),
-        "ours peak memory MB (goal <= 1024)": ours_mem.get("ru_maxrss_mb"),
+        "ours peak memory MB (goal <= 1024)": peak_mb(results["ours"])
+        if "ours" in results
+        else None,
+        "ours_p2 peak memory MB, all processes": (
+            peak_mb(results["ours_p2"]) if "ours_p2" in results else None
+        ),
     }
 
 
@@ -383,31 +503,136 @@ def load_average() -> list[float]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--docs", type=int, default=None, help="passages per contender (default 2000)")
-    p.add_argument("--fastembed-docs", type=int, default=None,
-                   help="passages for fastembed in-process (default 256) and parallel=2 (2x)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--docs",
+        type=int,
+        default=None,
+        help="passages offered to each contender (default 2000; the corpus itself has 5000)",
+    )
+    p.add_argument(
+        "--fastembed-docs",
+        type=int,
+        default=None,
+        help="passages for fastembed in-process (default 256, one batch of its "
+        "default size); parallel=2 gets twice as many (one batch per worker)",
+    )
     p.add_argument("--queries", type=int, default=None, help="single queries timed (default 300)")
-    p.add_argument("--check-docs", type=int, default=None, help="equality-check sample (default 48)")
+    p.add_argument(
+        "--check-docs", type=int, default=None, help="equality-check sample (default 48)"
+    )
+    p.add_argument(
+        "--cap",
+        type=float,
+        default=None,
+        help="seconds after which a contender is fed no new passages (default 45; "
+        "embed_plugins in-process reads its first window of 2048 at once)",
+    )
+    p.add_argument(
+        "--latency-cap",
+        type=float,
+        default=None,
+        help="seconds of single-query calls per contender at most (default 15)",
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="total seconds to stay under (default 560); fastembed parallel=2, "
+        "the last contender, is shrunk or skipped to fit",
+    )
     p.add_argument("--quick", action="store_true", help="a small smoke run")
     p.add_argument("--only", default="", help=f"comma-separated subset of: {','.join(C.ALL)}")
     p.add_argument("--skip-check", action="store_true", help="skip the equality check")
     p.add_argument("--seed", type=int, default=corpus_mod.DEFAULT_SEED)
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds per contender")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--workload", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     defaults = (
-        {"docs": 200, "fastembed_docs": 32, "queries": 30, "check_docs": 16}
+        {
+            "docs": 200,
+            "fastembed_docs": 32,
+            "queries": 30,
+            "check_docs": 16,
+            "cap": 10.0,
+            "latency_cap": 3.0,
+            "budget": 300.0,
+        }
         if args.quick
-        else {"docs": 2000, "fastembed_docs": 256, "queries": 300, "check_docs": 48}
+        else {
+            "docs": 2000,
+            "fastembed_docs": 256,
+            "queries": 300,
+            "check_docs": 48,
+            "cap": 45.0,
+            "latency_cap": 15.0,
+            "budget": 560.0,
+        }
     )
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     return args
+
+
+def describe_corpus(
+    corpus: corpus_mod.Corpus, lengths: list[int], docs: list[str], query_lengths: list[int]
+) -> dict[str, Any]:
+    doc_lengths = np.asarray(lengths[: len(docs)])
+    return {
+        "source": str(corpus_mod.DOC_ROOT),
+        "files_read": corpus.files_read,
+        "candidate_paragraphs": corpus.candidates,
+        "passages": len(corpus.passages),
+        "seed": corpus.seed,
+        "fingerprint": corpus.fingerprint(),
+        "tokens_all_passages": corpus_mod.length_stats(lengths),
+        "tokens_benchmarked_docs": corpus_mod.length_stats(doc_lengths.tolist()),
+        "share_over_256_tokens": round(float(np.mean(doc_lengths > 256)), 4),
+        "share_over_512_tokens": round(float(np.mean(doc_lengths > 512)), 4),
+        "tokens_queries": corpus_mod.length_stats(query_lengths),
+    }
+
+
+def print_check(check: dict[str, dict[str, Any]], n: int, seconds: float) -> None:
+    print(
+        f"\nequality check on {n} passages spread over the length range ({seconds:.0f}s); "
+        "max abs difference of the vectors:"
+    )
+    for name, entry in check.items():
+        if entry.get("reference") is True:
+            print(f"  {C.LABELS[name]:<39} reference (truncates at {entry['max_length']} tokens)")
+            continue
+        flag = "ok" if entry["ok"] else f"MISMATCH (> {TOLERANCE:g})"
+        extra = ""
+        if entry["n_within"] < entry["n"]:
+            extra = (
+                f"; {entry['max_abs_diff_all']:.1e} over all {entry['n']} "
+                f"(truncates at {entry['max_length']})"
+            )
+        print(
+            f"  {C.LABELS[name]:<39} {entry['max_abs_diff']:.1e} on the {entry['n_within']} "
+            f"texts both see whole: {flag}{extra}"
+        )
+
+
+def fit_fastembed_p2(
+    results: dict[str, dict[str, Any]], wanted: int, remaining: float
+) -> tuple[int, str | None]:
+    """How many passages fastembed parallel=2 can get in ``remaining`` seconds (0: skip it)."""
+    fe = results.get("fastembed", {})
+    rate = fe.get("throughput", {}).get("docs_per_s")
+    if not rate:
+        return wanted, None
+    overhead = fe.get("wall_s", 20.0) - fe["throughput"]["seconds"] + 15.0  # load, pool, latency
+    for n in (wanted, wanted // 2):
+        if overhead + 1.3 * n / rate < remaining:
+            return n, None if n == wanted else f"shrunk to {n} passages to fit --budget"
+    return 0, f"skipped: {remaining:.0f}s left of --budget, needs ~{overhead + n / rate:.0f}s"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -422,43 +647,33 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in C.ALL]
     if unknown:
         raise SystemExit(f"unknown contender(s) {unknown}; choose from {', '.join(C.ALL)}")
+    names = sorted(names, key=C.ALL.index)
     skipped = {n: r for n in names if (r := C.missing_reason(n)) is not None}
     names = [n for n in names if n not in skipped]
     for n, why in skipped.items():
         print(f"skipping {n}: {why}")
 
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load_average()}")
+    load_start = load_average()
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load_start}")
     print(f"model folder: {C.model_dir()}")
     t0 = time.perf_counter()
     corpus, cached = cached_corpus(max(args.docs, 5000), max(args.queries, 300), args.seed)
     lengths = token_lengths(corpus.passages)
-    query_lengths = token_lengths(corpus.queries)
+    queries = corpus.queries[: args.queries]
     docs = corpus.passages[: args.docs]
     doc_lengths = lengths[: len(docs)]
-    corpus_stats = {
-        "source": str(corpus_mod.DOC_ROOT),
-        "files_read": corpus.files_read,
-        "candidates": corpus.candidates,
-        "passages": len(corpus.passages),
-        "seed": corpus.seed,
-        "fingerprint": corpus.fingerprint(),
-        "tokens_all_passages": corpus_mod.length_stats(lengths),
-        "tokens_benchmarked_docs": corpus_mod.length_stats(doc_lengths),
-        "share_over_256_tokens": round(float(np.mean(np.asarray(doc_lengths) > 256)), 4),
-        "share_over_512_tokens": round(float(np.mean(np.asarray(doc_lengths) > 512)), 4),
-        "tokens_queries": corpus_mod.length_stats(query_lengths[: args.queries]),
-    }
+    corpus_stats = describe_corpus(corpus, lengths, docs, token_lengths(queries))
     s = corpus_stats["tokens_benchmarked_docs"]
     print(
         f"corpus: {len(corpus.passages)} passages from {corpus.candidates} candidate paragraphs "
         f"in {corpus.files_read} files under {corpus_mod.DOC_ROOT} "
-        f"({'cached' if cached else 'built'} in {time.perf_counter() - t0:.1f}s, "
+        f"({'cached' if cached else 'built'} in {time.perf_counter() - t0:.0f}s, "
         f"fingerprint {corpus.fingerprint()})"
     )
     print(
-        f"benchmarked docs: {len(docs)}; tokens (untruncated, with [CLS]/[SEP]): mean {s['mean']}, "
-        f"p50 {s['p50']:.0f}, p90 {s['p90']:.0f}, p99 {s['p99']:.0f}, max {s['max']:.0f}; "
-        f"{corpus_stats['share_over_256_tokens']:.1%} over 256, "
+        f"benchmarked passages: {len(docs)}; tokens (untruncated, with [CLS]/[SEP]): mean "
+        f"{s['mean']}, p50 {s['p50']:.0f}, p90 {s['p90']:.0f}, p99 {s['p99']:.0f}, max "
+        f"{s['max']:.0f}; {corpus_stats['share_over_256_tokens']:.1%} over 256, "
         f"{corpus_stats['share_over_512_tokens']:.1%} over 512"
     )
     q = corpus_stats["tokens_queries"]
@@ -468,77 +683,96 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_check:
         t0 = time.perf_counter()
         sample = C.check_sample(docs, doc_lengths, args.check_docs)
-        texts = [docs[i] for i in sample]
-        check = equality_check(names, texts, [doc_lengths[i] for i in sample])
-        print(f"\nequality check on {len(texts)} passages ({time.perf_counter() - t0:.1f}s), "
-              "max abs difference of the vectors:")
-        for name, entry in check.items():
-            if entry.get("reference") is True:
-                print(f"  {C.LABELS[name]:<40} reference (truncates at {entry['max_length']})")
-                continue
-            flag = "ok" if entry["ok"] else f"MISMATCH (> {TOLERANCE:g})"
-            extra = ""
-            if entry["n_within"] < entry["n"]:
-                extra = (f"; {entry['max_abs_diff_all']:.2e} over all {entry['n']} "
-                         f"(truncates at {entry['max_length']})")
-            print(f"  {C.LABELS[name]:<40} {entry['max_abs_diff']:.2e} on the "
-                  f"{entry['n_within']} texts both see whole {flag}{extra}")
+        check = equality_check(names, [docs[i] for i in sample], [doc_lengths[i] for i in sample])
+        print_check(check, len(sample), time.perf_counter() - t0)
 
     results: dict[str, dict[str, Any]] = {}
+    notes: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench_dense_") as tmp_name:
         tmp = Path(tmp_name)
-        n_docs = {n: len(docs) for n in names}
         fe_docs = min(args.fastembed_docs, len(docs))
-        n_docs["fastembed"] = fe_docs
-        n_docs["fastembed_p2"] = min(2 * fe_docs, len(docs))
-        workload = tmp / "workload.json"
-        workload.write_text(json.dumps({
-            "docs": docs,
-            "lengths": doc_lengths,
-            "queries": corpus.queries[: args.queries],
-            "n_docs": n_docs,
-            # fastembed runs a single text in-process whatever `parallel` says: nothing new to time.
-            "latency": {"fastembed_p2": False},
-        }))
+        n_docs = {n: len(docs) for n in names} | {
+            "fastembed": fe_docs,
+            "fastembed_p2": min(2 * fe_docs, len(docs)),
+        }
         print()
         for name in names:
+            remaining = args.budget - (time.perf_counter() - started)
+            if name == "fastembed_p2":
+                n_docs[name], note = fit_fastembed_p2(results, n_docs[name], remaining)
+                if note:
+                    notes[name] = note
+                    print(f"{name}: {note}")
+                if n_docs[name] == 0:
+                    continue
+            workload = tmp / f"workload-{name}.json"
+            workload.write_text(
+                json.dumps(
+                    {
+                        "docs": docs,
+                        "lengths": doc_lengths,
+                        "queries": queries,
+                        "n_docs": n_docs,
+                        "cap_s": args.cap,
+                        "latency_cap_s": args.latency_cap,
+                        "seed": args.seed,
+                        # fastembed embeds one text in-process whatever `parallel` says.
+                        "latency": {"fastembed_p2": False},
+                    }
+                )
+            )
             load = load_average()
             t0 = time.perf_counter()
-            results[name] = run_contender(name, workload, tmp, args.timeout)
-            results[name]["load_average_before"] = load
-            r = results[name]
+            timeout = max(60.0, remaining + 60.0)
+            r = run_contender(name, workload, tmp, timeout)
+            r["load_average_before"] = load
+            r["load_average_after"] = load_average()
+            results[name] = r
             if "error" in r:
                 print(f"{name}: ERROR {r['error']}\n{r.get('log', '')}")
-            else:
-                print(
-                    f"{name}: {r['throughput']['docs']} docs in {r['throughput']['seconds']:.1f}s "
-                    f"= {r['throughput']['docs_per_s']:.2f} docs/s; p50 "
-                    f"{r.get('latency', {}).get('p50_ms', float('nan')):.2f} ms; peak "
-                    f"{max(r['memory']['ru_maxrss_mb'], r['memory']['tree_peak_mb']):.0f} MB "
-                    f"({time.perf_counter() - t0:.0f}s, load before {load})"
-                )
+                continue
+            tp = r["throughput"]
+            print(
+                f"{name}: {tp['docs']} passages in {tp['seconds']:.1f}s = {tp['docs_per_s']:.2f}/s "
+                f"({tp['cores_used']:.2f} cores busy); p50 "
+                f"{r.get('latency', {}).get('p50_ms', float('nan')):.2f} ms; peak "
+                f"{peak_mb(r):.0f} MB; {time.perf_counter() - t0:.0f}s, load average {load} -> "
+                f"{r['load_average_after']}"
+            )
 
     print()
     print_table(results)
+    if "fastembed" in results:
+        print(
+            f"fastembed ran on the first {n_docs['fastembed']} passages (parallel=2: "
+            f"{n_docs.get('fastembed_p2', 0)}) of the same corpus; its pool starts on every call."
+        )
     goal_ratios = goals(results)
     print("\ngoals (issue 3), ratios from this run:")
     for key, value in goal_ratios.items():
         print(f"  {key}: {value if value is not None else '-'}")
     total = time.perf_counter() - started
-    print(f"\ntotal {total:.0f}s; load average at the end {load_average()}")
+    load_end = load_average()
+    print(f"\ntotal {total:.0f}s; load average at the start {load_start}, at the end {load_end}")
 
     report = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join(["python", *sys.argv]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "load_average_end": load_average(),
+            "load_average_start": load_start,
+            "load_average_end": load_end,
         },
         "model_dir": str(C.model_dir()),
-        "settings": {k: v for k, v in vars(args).items() if k not in {"worker", "workload", "result"}}
-        | {"out": str(args.out)},
+        "settings": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if k not in {"worker", "workload", "result"}
+        },
+        "docs_per_contender": {n: n_docs.get(n) for n in names},
+        "notes": notes,
         "corpus": corpus_stats,
         "equality_check": check,
         "results": results,
@@ -546,9 +780,11 @@ def main(argv: list[str] | None = None) -> int:
         "total_s": round(total, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")
     failed = [n for n, e in check.items() if e.get("ok") is False]
+    if failed:
+        print(f"equality check FAILED for {failed}")
     return 1 if failed else 0
 
 

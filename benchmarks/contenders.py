@@ -152,7 +152,8 @@ class Ours(Contender):
         return np.stack(list(out))
 
     def query(self, text: str) -> FloatArray:
-        return np.asarray(list(self.model.query_embed(text, parallel=self.parallel))[0])
+        vectors = list(self.model.query_embed(text, parallel=self.parallel))
+        return np.asarray(vectors[0])
 
     def close(self) -> None:
         self.model.close()
@@ -207,7 +208,8 @@ class FastEmbed(Contender):
         return np.stack(list(out)).astype(np.float32, copy=False)
 
     def query(self, text: str) -> FloatArray:
-        return np.asarray(list(self.model.query_embed(text))[0])
+        vectors = list(self.model.query_embed(text))
+        return np.asarray(vectors[0])
 
     def describe(self) -> dict[str, Any]:
         return {

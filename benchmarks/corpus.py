@@ -33,11 +33,10 @@ from pathlib import Path
 DOC_ROOT = Path("/usr/share/doc")
 DEFAULT_SEED = 20240611
 
-_SKIP_SUFFIXES = {
-    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".css", ".js", ".html", ".htm",
-    ".xml", ".json", ".pdf", ".py", ".c", ".h", ".sh", ".pl", ".rb", ".el", ".pc",
-    ".bz2", ".xz", ".zst", ".zip", ".tar", ".woff", ".ttf", ".map", ".diff", ".patch",
-}
+_SKIP_SUFFIXES = frozenset(
+    """.png .jpg .jpeg .gif .svg .ico .css .js .html .htm .xml .json .pdf .py .c .h
+    .sh .pl .rb .el .pc .bz2 .xz .zst .zip .tar .woff .ttf .map .diff .patch""".split()  # noqa: SIM905
+)
 _SKIP_NAMES = {"Makefile", "makefile"}
 _MAX_FILE_BYTES = 4_000_000
 #: Only the first this many characters of a file are used (a few changelogs are
@@ -45,10 +44,12 @@ _MAX_FILE_BYTES = 4_000_000
 _MAX_FILE_CHARS = 256_000
 
 # Common English function words: prose has many of them, code and lists few.
-_FUNCTION_WORDS = """a about after all also an and any are as at be been but by can could do does
+_FUNCTION_WORDS = tuple(
+    """a about after all also an and any are as at be been but by can could do does
     for from has have if in into is it its may more must no not of on one only or other
     our should so some such than that the their them then there these they this to under
-    use used using was we were what when where which while who will with would you your""".split()
+    use used using was we were what when where which while who will with would you your""".split()  # noqa: SIM905
+)
 _FUNCTION = re.compile(r"\b(?:" + "|".join(_FUNCTION_WORDS) + r")\b")
 # A whitespace-delimited token that is a word, possibly with quotes / punctuation around it.
 _ALPHA_TOKEN = re.compile(r"(?:^|\s)[(\"'*]?[A-Za-z][A-Za-z'\-]*[.,:;!?)\"']*(?=\s|$)")

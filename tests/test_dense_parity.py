@@ -76,7 +76,9 @@ def test_tiny_bert_poolings_match_transformers(pooling: str, normalize: bool, ke
     assert diff < TOL, (key, diff)
 
 
-@pytest.mark.parametrize(("pooling", "key"), [("mean", "mean_normalized"), ("cls", "cls_normalized")])
+@pytest.mark.parametrize(
+    ("pooling", "key"), [("mean", "mean_normalized"), ("cls", "cls_normalized")]
+)
 def test_tiny_xlmr_matches_transformers(pooling: str, key: str) -> None:
     """XLM-R: no token_type_ids input, pad id 1, truncation from tokenizer_config (32)."""
     texts, ref = load_reference("tiny-xlmr")
@@ -95,7 +97,9 @@ def test_pooling_functions_on_reference_hidden_states() -> None:
     hidden, mask = ref["last_hidden_state"], ref["attention_mask"]
     np.testing.assert_allclose(pool(hidden, mask, "mean"), ref["mean"], atol=TOL, rtol=0)
     np.testing.assert_allclose(pool(hidden, mask, "cls"), ref["cls"], atol=TOL, rtol=0)
-    np.testing.assert_allclose(pool(hidden, mask, "last_token"), ref["last_token"], atol=TOL, rtol=0)
+    np.testing.assert_allclose(
+        pool(hidden, mask, "last_token"), ref["last_token"], atol=TOL, rtol=0
+    )
     np.testing.assert_allclose(l2_normalize(ref["mean"]), ref["mean_normalized"], atol=TOL, rtol=0)
     # Left padding: the last-token rule must find the same token.
     left_padded = np.zeros_like(hidden)
@@ -123,7 +127,9 @@ def test_nomic_style_matryoshka_layer_norm() -> None:
     np.testing.assert_allclose(out, expected, atol=1e-6)
     # Without truncation the layer norm is not applied (plain mean + L2).
     full = embed_outputs(hidden, mask, spec)
-    np.testing.assert_allclose(full, pooled / np.linalg.norm(pooled, axis=1, keepdims=True), atol=1e-6)
+    np.testing.assert_allclose(
+        full, pooled / np.linalg.norm(pooled, axis=1, keepdims=True), atol=1e-6
+    )
 
 
 @pytest.fixture(scope="module")
@@ -175,13 +181,19 @@ def test_real_minilm_with_e5_style_prefixes(
         query_prefix="query: ",
         passage_prefix="passage: ",
     )
-    model = TextEmbedding(spec=spec, model_path=offline_models / "sentence-transformers/all-MiniLM-L6-v2")
+    model = TextEmbedding(
+        spec=spec, model_path=offline_models / "sentence-transformers/all-MiniLM-L6-v2"
+    )
     plain = TextEmbedding("sentence-transformers/all-MiniLM-L6-v2")
     sample = texts[:3]
     q = np.stack(list(model.query_embed(sample)))
     p = np.stack(list(model.passage_embed(sample)))
-    np.testing.assert_allclose(q, np.stack(list(plain.embed(["query: " + t for t in sample]))), atol=1e-6)
-    np.testing.assert_allclose(p, np.stack(list(plain.embed(["passage: " + t for t in sample]))), atol=1e-6)
+    np.testing.assert_allclose(
+        q, np.stack(list(plain.embed(["query: " + t for t in sample]))), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        p, np.stack(list(plain.embed(["passage: " + t for t in sample]))), atol=1e-6
+    )
     assert np.abs(q - np.stack(list(model.embed(sample)))).max() > 1e-3
 
 

@@ -111,7 +111,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from importlib import resources
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import not_
 
 import numpy as np
@@ -176,6 +176,11 @@ _LOWER_ADDS_NON_WORD = "\u0130"
 # Common non-word characters around words ("dog.", "(the", "“quote”"): a chunk that is a run
 # of letters and digits once these are stripped from its ends is one token.  Not "_": it is \w.
 _EDGE_PUNCTUATION = "".join(c for c in string.punctuation if c != "_") + "‘’“”«»–—…"
+# Rule 1 for ASCII as a byte table: letters lower-cased, digits and "_" kept, "\n" (our chunk
+# separator) kept, every other byte (punctuation, controls) blanked.
+_ASCII_RULE_1 = bytes(
+    ord(chr(c).lower()) if chr(c).isalnum() or c in b"_\n" else 32 for c in range(256)
+)
 
 # Codes of the chunk cache besides an index (>= 0): _DROP for a chunk that keeps no token, and
 # _FIRST_MULTI - j for the j-th chunk that keeps two or more tokens (see Bm25._multi).
@@ -356,6 +361,44 @@ def _split_inner(chunk: str) -> list[str]:
     if "\u03a3" in chunk:
         return _WORD.findall(_NOT_WORD_NOR_SPACE.sub(" ", chunk).lower())
     return _WORD.findall(chunk.lower())
+
+
+def _split_chunks(chunks: list[str]) -> list[list[str]]:
+    """Rule 1 for many whitespace-free chunks at once: each chunk's lower-cased runs.
+
+    Exactly fastembed's steps on a text (blank non-word characters, lower-case,
+    blank what lower-casing made non-word), on the chunks joined by newlines --
+    a newline stops every rule, final sigma included.  ASCII chunks take a
+    ``bytes.translate`` shortcut with the same effect.
+    """
+    flags = list(map(str.isascii, chunks))
+    if all(flags):
+        return _split_ascii(chunks)
+    if not any(flags):
+        return _split_unicode(chunks)
+    result: list[list[str]] = [[] for _ in chunks]
+    for split, keep in ((_split_ascii, flags), (_split_unicode, list(map(not_, flags)))):
+        positions = list(compress(range(len(chunks)), keep))
+        for position, tokens in zip(positions, split([chunks[i] for i in positions]), strict=True):
+            result[position] = tokens
+    return result
+
+
+def _split_ascii(chunks: list[str]) -> list[list[str]]:
+    if not chunks:
+        return []
+    text = "\n".join(chunks).encode("ascii").translate(_ASCII_RULE_1).decode("ascii")
+    return list(map(str.split, text.split("\n")))
+
+
+def _split_unicode(chunks: list[str]) -> list[list[str]]:
+    if not chunks:
+        return []
+    joined = "\n".join(chunks)
+    text = _NOT_WORD_NOR_SPACE.sub(" ", joined).lower()
+    if any(char in joined for char in _LOWER_ADDS_NON_WORD):
+        text = _NOT_WORD_NOR_NEWLINE.sub(" ", text)
+    return list(map(str.split, text.split("\n")))
 
 
 def _check_language(language: object) -> str:
@@ -541,15 +584,8 @@ class Bm25:
         cores = list(map(str.lower, map(str.strip, ordered, repeat(_EDGE_PUNCTUATION))))
         simple = list(map(str.isalnum, cores))
         new_tokens = set(compress(cores, simple)).difference(token_ids)
-        # The others, all at once, exactly as fastembed treats a text: blank non-word
-        # characters, lower-case, blank what lower-casing made non-word (the dot of "İ").
-        # Chunks hold no whitespace, and a newline stops every rule, final sigma included.
         others = list(compress(ordered, map(not_, simple)))
-        joined = "\n".join(others)
-        text = _NOT_WORD_NOR_SPACE.sub(" ", joined).lower()
-        if any(char in joined for char in _LOWER_ADDS_NON_WORD):
-            text = _NOT_WORD_NOR_NEWLINE.sub(" ", text)
-        token_lists = list(map(str.split, text.split("\n"))) if others else []
+        token_lists = _split_chunks(others)
         for tokens in token_lists:
             new_tokens.update(tokens)
         self._add_tokens(new_tokens.difference(token_ids))
@@ -558,10 +594,31 @@ class Bm25:
         codes.update(
             zip(compress(ordered, simple), map(index_of, compress(cores, simple)), strict=True)
         )
-        for chunk, tokens in zip(others, token_lists, strict=True):
-            ids = [index for index in map(index_of, tokens) if index != _DROP]
-            codes[chunk] = ids[0] if len(ids) == 1 else self._multi.add(ids) if ids else _DROP
-        self._cached_chars += len(joined) + sum(map(len, cores))
+        if others:
+            codes.update(zip(others, self._codes_of_many(token_lists).tolist(), strict=True))
+        self._cached_chars += sum(map(len, others)) + sum(map(len, cores))
+
+    def _codes_of_many(self, token_lists: list[list[str]]) -> np.ndarray:
+        """Codes of chunks given their tokens: the one kept index, _DROP, or a new multi code."""
+        count = len(token_lists)
+        sizes = np.fromiter(map(len, token_lists), dtype=np.int64, count=count)
+        flat_tokens = list(chain.from_iterable(token_lists))
+        ids = np.fromiter(
+            map(self._token_ids.__getitem__, flat_tokens), dtype=np.int64, count=len(flat_tokens)
+        )
+        chunk_of = np.repeat(np.arange(count), sizes)
+        kept = ids != _DROP
+        kept_ids, kept_chunk = ids[kept], chunk_of[kept]
+        kept_count = np.bincount(kept_chunk, minlength=count)
+        result = np.full(count, _DROP, dtype=np.int64)
+        one = kept_count == 1
+        result[one] = kept_ids[(np.cumsum(kept_count) - kept_count)[one]]
+        several = kept_count >= 2
+        if several.any():
+            result[several] = self._multi.add_block(
+                kept_ids[several[kept_chunk]], kept_count[several]
+            )
+        return result
 
     def _age_caches(self) -> None:
         """Start new young generations where full; only between batches (codes stay valid)."""
@@ -710,39 +767,31 @@ class Bm25:
 
 
 class _MultiTable:
-    """The index lists of chunks that keep two or more tokens, addressable from numpy.
+    """The index lists of chunks that keep two or more tokens, as numpy arrays.
 
-    Chunk ``j`` (code ``_FIRST_MULTI - j``) owns ``ids(code)``, and in the numpy form
-    ``flat[offsets[j] : offsets[j] + sizes[j]]``; lists added since the last
-    :meth:`expand` join the numpy arrays there.
+    Chunk ``j`` (code ``_FIRST_MULTI - j``) owns ``flat[offsets[j] : offsets[j] + sizes[j]]``.
     """
 
     def __init__(self) -> None:
-        self._lists: list[tuple[int, ...]] = []
         self._flat = np.zeros(0, dtype=np.int64)
         self._offsets = np.zeros(0, dtype=np.int64)
         self._sizes = np.zeros(0, dtype=np.int64)
 
-    def add(self, ids: list[int]) -> int:
-        self._lists.append(tuple(ids))
-        return _FIRST_MULTI - (len(self._lists) - 1)
+    def add_block(self, flat: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Add ``len(sizes)`` lists stored back to back in ``flat``; return their codes."""
+        first = self._sizes.size
+        self._offsets = np.concatenate((self._offsets, self._flat.size + np.cumsum(sizes) - sizes))
+        self._sizes = np.concatenate((self._sizes, sizes))
+        self._flat = np.concatenate((self._flat, flat))
+        return _FIRST_MULTI - (first + np.arange(sizes.size, dtype=np.int64))
 
-    def ids(self, code: int) -> tuple[int, ...]:
-        return self._lists[_FIRST_MULTI - code]
+    def ids(self, code: int) -> list[int]:
+        number = _FIRST_MULTI - code
+        offset = int(self._offsets[number])
+        return self._flat[offset : offset + int(self._sizes[number])].tolist()  # type: ignore[no-any-return]
 
     def expand(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The indices of chunks ``numbers`` back to back, and how many each chunk has."""
-        done = self._sizes.size
-        if done < len(self._lists):
-            pending = self._lists[done:]
-            new_sizes = np.fromiter(map(len, pending), dtype=np.int64, count=len(pending))
-            new_offsets = self._flat.size + np.cumsum(new_sizes) - new_sizes
-            new_flat = np.fromiter(
-                (i for ids in pending for i in ids), dtype=np.int64, count=int(new_sizes.sum())
-            )
-            self._flat = np.concatenate((self._flat, new_flat))
-            self._offsets = np.concatenate((self._offsets, new_offsets))
-            self._sizes = np.concatenate((self._sizes, new_sizes))
         counts = self._sizes[numbers]
         ends = np.cumsum(counts)
         within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - counts, counts)
