@@ -38,10 +38,11 @@ FASTEMBED_CUSTOM_NAME = "bench-local/all-MiniLM-L6-v2"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Contender names, in the order the benchmark runs them.
-ALL = ("ours", "ort_raw", "st", "ours_p2", "fastembed", "fastembed_p2")
+ALL = ("ours", "ort_raw", "st", "ours_fused", "ours_p2", "fastembed", "fastembed_p2")
 LABELS = {
     "ours": "embed_plugins (in-process)",
     "ours_p2": "embed_plugins parallel=2",
+    "ours_fused": "embed_plugins optimize=True (fused graph)",
     "fastembed": "fastembed (in-process)",
     "fastembed_p2": "fastembed parallel=2",
     "st": "sentence-transformers (torch CPU)",
@@ -78,6 +79,15 @@ def missing_reason(name: str) -> str | None:
     base = name.removesuffix("_p2")
     if not (model_dir() / "onnx" / "model.onnx").is_file():
         return f"no ONNX model at {model_dir()}"
+    if name == "ours_fused":
+        import inspect
+
+        from embed_plugins import TextEmbedding
+
+        if "optimize" not in inspect.signature(TextEmbedding.__init__).parameters:
+            return "this embed_plugins has no optimize= option"
+        if importlib.util.find_spec("onnx") is None:
+            return "graph fusion needs the onnx package"
     if base == "fastembed" and importlib.util.find_spec("fastembed") is None:
         return "fastembed is not installed (pip install fastembed==0.9.1)"
     if base == "st":
@@ -130,14 +140,17 @@ class Contender:
 class Ours(Contender):
     """embed_plugins.TextEmbedding on the folder, in-process or with a persistent pool."""
 
-    def __init__(self, parallel: int | None = None) -> None:
+    def __init__(self, parallel: int | None = None, optimize: bool = False) -> None:
         self.name = "ours" if parallel is None else f"ours_p{parallel}"
+        self.name += "_fused" if optimize else ""
         self.parallel = parallel
+        self.optimize = optimize
 
     def load(self) -> None:
         from embed_plugins import TextEmbedding
 
-        self.model = TextEmbedding(MODEL_NAME, model_path=model_dir())
+        extra = {"optimize": True} if self.optimize else {}
+        self.model = TextEmbedding(MODEL_NAME, model_path=model_dir(), **extra)
         self.max_length = int(self.model.spec.max_length or 256)
         if self.parallel is not None:
             # Start the pool and wait for every worker: 2 chunks per worker, so each one
@@ -280,8 +293,10 @@ class RawOrt(Contender):
 
     Session options mirror embed_plugins' defaults (ORT_ENABLE_ALL, sequential
     execution, onnxruntime's default intra-op thread count).  Texts are tokenised,
-    sorted by length and padded into batches capped by a padded-token budget
-    *before* timing; only ``session.run`` + mean pooling + L2 are timed.
+    sorted by length over the whole corpus and padded into batches (at most
+    ``batch_size`` rows, at most ``token_budget`` padded tokens, no row shorter than
+    half the batch's longest) *before* timing; only ``session.run`` + mean pooling +
+    L2 are timed.
     """
 
     name = "ort_raw"
@@ -317,7 +332,11 @@ class RawOrt(Contender):
         start = 0
         while start < len(order):
             longest = int(lengths[order[start]])
-            rows = max(1, min(max_rows, self.token_budget // max(longest, 1), len(order) - start))
+            rows = min(max_rows, self.token_budget // max(longest, 1), len(order) - start)
+            # Length bucketing: no row in a batch is under half the batch's longest row.
+            while rows > 1 and 2 * lengths[order[start + rows - 1]] < longest:
+                rows -= 1
+            rows = max(rows, 1)
             idx = order[start : start + rows]
             ids = np.zeros((rows, longest), dtype=np.int64)
             mask = np.zeros((rows, longest), dtype=np.int64)
@@ -366,6 +385,8 @@ def make(name: str) -> Contender:
         return Ours()
     if name == "ours_p2":
         return Ours(parallel=2)
+    if name == "ours_fused":
+        return Ours(optimize=True)
     if name == "fastembed":
         return FastEmbed()
     if name == "fastembed_p2":

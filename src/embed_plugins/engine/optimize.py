@@ -90,13 +90,19 @@ def optimized_model_path(model_path: Path) -> Path:
         ) from exc
     heads = config.get("num_attention_heads", 0)
     hidden = config.get("hidden_size", 0)
-    fused = optimize_model(
-        str(model_path),
-        model_type=model_type,
-        num_heads=int(heads) if isinstance(heads, int) else 0,
-        hidden_size=int(hidden) if isinstance(hidden, int) else 0,
-        opt_level=0,
-    )
+    try:
+        fused = optimize_model(
+            str(model_path),
+            model_type=model_type,
+            num_heads=int(heads) if isinstance(heads, int) else 0,
+            hidden_size=int(hidden) if isinstance(hidden, int) else 0,
+            opt_level=0,
+        )
+    except ImportError as exc:  # e.g. sympy, needed for symbolic shape inference
+        raise ModelLoadError(
+            f"transformer graph optimisation is missing a dependency ({exc}): "
+            "pip install 'embed_plugins[optimize]'"
+        ) from exc
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         candidate = Path(tmp) / "model.onnx"

@@ -299,7 +299,8 @@ def _murmurhash3_32_short(items: Sequence[bytes], seed: int) -> np.ndarray:
 
 def token_ids_many(stems: Sequence[str]) -> np.ndarray:
     """:func:`token_id` of many stems at once, as int64."""
-    hashes = murmurhash3_32_many([stem.encode("utf-8") for stem in stems]).astype(np.int64)
+    encoded = list(map(str.encode, stems))  # UTF-8
+    hashes = murmurhash3_32_many(encoded).astype(np.int64)
     return np.where(hashes < 0x80000000, hashes, 0x100000000 - hashes)
 
 
@@ -552,14 +553,9 @@ class Bm25:
         token_ids.update(dict.fromkeys(tokens.difference(kept), _DROP))
         if kept:
             stems = kept if self._stemmer is None else self._stemmer.stem_words(kept)
-            ids = token_ids_many(stems).tolist()
-            token_ids.update(
-                zip(
-                    kept,
-                    (i if stem else _DROP for i, stem in zip(ids, stems, strict=True)),
-                    strict=True,
-                )
-            )
+            ids = token_ids_many(stems)
+            ids[np.fromiter(map(len, stems), dtype=np.int64, count=len(stems)) == 0] = _DROP
+            token_ids.update(zip(kept, ids.tolist(), strict=True))
 
     def _stem_input(self, token: str) -> bool:
         """Rule 2: whether a lower-cased token survives the filters and goes to the stemmer."""
@@ -586,8 +582,7 @@ class Bm25:
         new_tokens = set(compress(cores, simple)).difference(token_ids)
         others = list(compress(ordered, map(not_, simple)))
         token_lists = _split_chunks(others)
-        for tokens in token_lists:
-            new_tokens.update(tokens)
+        new_tokens.update(chain.from_iterable(token_lists))
         self._add_tokens(new_tokens.difference(token_ids))
 
         index_of = token_ids.__getitem__
@@ -596,7 +591,7 @@ class Bm25:
         )
         if others:
             codes.update(zip(others, self._codes_of_many(token_lists).tolist(), strict=True))
-        self._cached_chars += sum(map(len, others)) + sum(map(len, cores))
+        self._cached_chars += sum(map(len, ordered))
 
     def _codes_of_many(self, token_lists: list[list[str]]) -> np.ndarray:
         """Codes of chunks given their tokens: the one kept index, _DROP, or a new multi code."""
@@ -643,10 +638,15 @@ class Bm25:
         codes = np.fromiter(
             map(codes_dict.get, chunks, repeat(_UNSEEN)), dtype=np.int64, count=len(chunks)
         )
-        unseen = np.flatnonzero(codes == _UNSEEN).tolist()
-        if unseen:  # chunks not in the young cache: resolve each once, then fill them in
-            self._resolve({chunks[position] for position in unseen})
-            codes[unseen] = [codes_dict[chunks[position]] for position in unseen]
+        unseen = codes == _UNSEEN
+        if unseen.any():  # chunks not in the young cache: resolve each once, then fill them in
+            flags = unseen.tolist()
+            self._resolve(set(compress(chunks, flags)))
+            codes[unseen] = np.fromiter(
+                map(codes_dict.__getitem__, compress(chunks, flags)),
+                dtype=np.int64,
+                count=int(np.count_nonzero(unseen)),
+            )
         return codes, lengths
 
     def _unique_counts(
