@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from .. import catalog
 from ..catalog.spec import ModelSpec
-from ..engine.pipeline import Pipeline, PipelineRecipe
-from ..engine.runner import ModelRunner
+from ..engine.pipeline import Pipeline, PipelineRecipe, Task
+from ..engine.runner import ModelRunner, as_items, check_batch_size, check_text
 from ..engine.session import Provider, SessionConfig, as_provider_tuple
 from ..errors import ModelNotFoundError
 from ..hub import check_repo_id, models_dirs, resolve_model_dir
@@ -182,6 +182,36 @@ class ModelBase:
     def spec_from_folder(cls, folder: Path, name: str) -> ModelSpec:
         raise ModelNotFoundError(
             f"{name!r}: {cls.__name__} cannot infer a spec from {folder}; pass spec=..."
+        )
+
+    # -- shared bodies of the text families' public methods -----------------------
+    def _embed_texts(
+        self,
+        method: str,
+        task: Task,
+        texts: Any,
+        batch_size: int,
+        parallel: int | None,
+        kwargs: Mapping[str, Any],
+    ) -> Iterator[Any]:
+        """``embed`` / ``query_embed`` / ``passage_embed``: checks, then the runner."""
+        reject_unknown(f"{type(self).__name__}.{method}()", kwargs, ("batch_size", "parallel"))
+        items = as_items(texts, what="queries" if task == "query" else "documents")
+        return self._runner.run(
+            items, batch_size=batch_size, task=task, validate=check_text, parallel=parallel
+        )
+
+    def _count_tokens(
+        self, texts: Any, batch_size: int, kwargs: Mapping[str, Any], task: Task = "document"
+    ) -> int:
+        """``token_count``: tokens the pipeline reads for ``texts``, in batches."""
+        reject_unknown(f"{type(self).__name__}.token_count()", kwargs, ("batch_size",))
+        check_batch_size(batch_size)
+        items = [check_text(t, i) for i, t in enumerate(as_items(texts))]
+        pipeline: Any = self._runner.pipeline()
+        return sum(
+            int(pipeline.token_count(items[start : start + batch_size], task))
+            for start in range(0, len(items), batch_size)
         )
 
     # -- catalogue -------------------------------------------------------------

@@ -138,7 +138,7 @@ class LateInteractionTextEmbedding(ModelBase):
         **kwargs: Any,
     ) -> Iterator[FloatArray]:
         """One float32 ``(n_tokens, dim)`` array per document, in input order."""
-        return self._embed("embed", "document", documents, batch_size, parallel, kwargs)
+        return self._embed_texts("embed", "document", documents, batch_size, parallel, kwargs)
 
     def passage_embed(
         self,
@@ -148,7 +148,7 @@ class LateInteractionTextEmbedding(ModelBase):
         **kwargs: Any,
     ) -> Iterator[FloatArray]:
         """Same as :meth:`embed` (ColBERT encodes every passage as a document)."""
-        return self._embed("passage_embed", "passage", texts, batch_size, parallel, kwargs)
+        return self._embed_texts("passage_embed", "passage", texts, batch_size, parallel, kwargs)
 
     def query_embed(
         self,
@@ -158,22 +158,7 @@ class LateInteractionTextEmbedding(ModelBase):
         **kwargs: Any,
     ) -> Iterator[FloatArray]:
         """One float32 ``(query_length, dim)`` array per query, embedded in batches."""
-        return self._embed("query_embed", "query", query, batch_size, parallel, kwargs)
-
-    def _embed(
-        self,
-        method: str,
-        task: Task,
-        texts: Any,
-        batch_size: int,
-        parallel: int | None,
-        kwargs: dict[str, Any],
-    ) -> Iterator[FloatArray]:
-        reject_unknown(f"LateInteractionTextEmbedding.{method}()", kwargs, _CALL_KWARGS)
-        items = as_items(texts, what="queries" if task == "query" else "documents")
-        return self._runner.run(
-            items, batch_size=batch_size, task=task, validate=check_text, parallel=parallel
-        )
+        return self._embed_texts("query_embed", "query", query, batch_size, parallel, kwargs)
 
     # -- scoring -------------------------------------------------------------------
     def rerank(

@@ -36,15 +36,13 @@ from typing import Any, ClassVar
 
 from ..catalog.sparse import Bm25Spec, Bm42Spec, SparseSpec, SpladeSpec
 from ..catalog.spec import ModelSpec
-from ..engine.pipeline import Task
-from ..engine.runner import ModelRunner, as_items, check_text
+from ..engine.runner import ModelRunner
 from ..engine.session import Provider
 from ..families.sparse import build_sparse, spec_from_folder
 from ..results import SparseVector
 from .base import COMMON_INIT_KWARGS, ModelBase, reject_unknown
 
 DEFAULT_BATCH_SIZE = 256
-_CALL_KWARGS = ("batch_size", "parallel")
 
 #: Constructor options that only BM25 models accept (fastembed's ``Bm25`` arguments).
 BM25_OPTIONS = ("k", "b", "avg_len", "language", "token_max_length", "disable_stemmer")
@@ -187,7 +185,7 @@ class SparseTextEmbedding(ModelBase):
         **kwargs: Any,
     ) -> Iterator[SparseVector]:
         """One document vector per text, in input order."""
-        return self._embed("embed", "document", documents, batch_size, parallel, kwargs)
+        return self._embed_texts("embed", "document", documents, batch_size, parallel, kwargs)
 
     def query_embed(
         self,
@@ -197,7 +195,7 @@ class SparseTextEmbedding(ModelBase):
         **kwargs: Any,
     ) -> Iterator[SparseVector]:
         """Query vectors: BM25/BM42 mark each query stem with 1.0; SPLADE is as ``embed``."""
-        return self._embed("query_embed", "query", query, batch_size, parallel, kwargs)
+        return self._embed_texts("query_embed", "query", query, batch_size, parallel, kwargs)
 
     def passage_embed(
         self,
@@ -207,33 +205,12 @@ class SparseTextEmbedding(ModelBase):
         **kwargs: Any,
     ) -> Iterator[SparseVector]:
         """The same as :meth:`embed` (sparse models use no passage prefix)."""
-        return self._embed("passage_embed", "passage", texts, batch_size, parallel, kwargs)
-
-    def _embed(
-        self,
-        method: str,
-        task: Task,
-        documents: Any,
-        batch_size: int,
-        parallel: int | None,
-        kwargs: dict[str, Any],
-    ) -> Iterator[SparseVector]:
-        reject_unknown(f"SparseTextEmbedding.{method}()", kwargs, _CALL_KWARGS)
-        items = as_items(documents)
-        return self._runner.run(
-            items, batch_size=batch_size, task=task, validate=check_text, parallel=parallel
-        )
+        return self._embed_texts("passage_embed", "passage", texts, batch_size, parallel, kwargs)
 
     def token_count(self, texts: str | Iterable[str], batch_size: int = 1024, **kwargs: Any) -> int:
         """Tokens the model reads: truncated word pieces with special tokens (SPLADE, BM42),
         or words before any filter (BM25, as fastembed counts them)."""
-        reject_unknown("SparseTextEmbedding.token_count()", kwargs, ("batch_size",))
-        items = [check_text(t, i) for i, t in enumerate(as_items(texts))]
-        pipeline: Any = self._runner.pipeline()
-        total = 0
-        for start in range(0, len(items), max(1, batch_size)):
-            total += int(pipeline.token_count(items[start : start + batch_size], "document"))
-        return total
+        return self._count_tokens(texts, batch_size, kwargs)
 
 
 def _check_runnable(spec: SparseSpec) -> None:

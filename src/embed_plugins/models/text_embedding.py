@@ -11,8 +11,6 @@ import numpy as np
 import numpy.typing as npt
 
 from ..catalog.spec import DenseSpec
-from ..engine.pipeline import Task
-from ..engine.runner import as_items, check_batch_size, check_text
 from ..engine.session import Provider
 from ..families.dense import build_dense, spec_from_folder
 from .base import ModelBase, reject_unknown
@@ -20,7 +18,6 @@ from .base import ModelBase, reject_unknown
 FloatArray = npt.NDArray[np.float32]
 
 DEFAULT_BATCH_SIZE = 256
-_CALL_KWARGS = ("batch_size", "parallel")
 
 
 def _check_truncate_dim(truncate_dim: int | None) -> int | None:
@@ -124,7 +121,7 @@ class TextEmbedding(ModelBase):
         **kwargs: Any,
     ) -> Iterator[FloatArray]:
         """One float32 vector per document, in input order, with no prefix applied."""
-        return self._embed("embed", "document", documents, batch_size, parallel, kwargs)
+        return self._embed_texts("embed", "document", documents, batch_size, parallel, kwargs)
 
     def query_embed(
         self,
@@ -134,7 +131,7 @@ class TextEmbedding(ModelBase):
         **kwargs: Any,
     ) -> Iterator[FloatArray]:
         """Like :meth:`embed`, with the model's query prefix applied."""
-        return self._embed("query_embed", "query", query, batch_size, parallel, kwargs)
+        return self._embed_texts("query_embed", "query", query, batch_size, parallel, kwargs)
 
     def passage_embed(
         self,
@@ -144,30 +141,8 @@ class TextEmbedding(ModelBase):
         **kwargs: Any,
     ) -> Iterator[FloatArray]:
         """Like :meth:`embed`, with the model's passage prefix applied."""
-        return self._embed("passage_embed", "passage", texts, batch_size, parallel, kwargs)
-
-    def _embed(
-        self,
-        method: str,
-        task: Task,
-        documents: Any,
-        batch_size: int,
-        parallel: int | None,
-        kwargs: dict[str, Any],
-    ) -> Iterator[FloatArray]:
-        reject_unknown(f"TextEmbedding.{method}()", kwargs, _CALL_KWARGS)
-        items = as_items(documents)
-        return self._runner.run(
-            items, batch_size=batch_size, task=task, validate=check_text, parallel=parallel
-        )
+        return self._embed_texts("passage_embed", "passage", texts, batch_size, parallel, kwargs)
 
     def token_count(self, texts: str | Iterable[str], batch_size: int = 1024, **kwargs: Any) -> int:
         """Tokens the model sees for ``texts`` (after truncation, special tokens included)."""
-        reject_unknown("TextEmbedding.token_count()", kwargs, ("batch_size",))
-        check_batch_size(batch_size)
-        items = [check_text(t, i) for i, t in enumerate(as_items(texts))]
-        pipeline: Any = self._runner.pipeline()
-        total = 0
-        for start in range(0, len(items), batch_size):
-            total += int(pipeline.token_count(items[start : start + batch_size], "document"))
-        return total
+        return self._count_tokens(texts, batch_size, kwargs)
