@@ -142,6 +142,25 @@ def resolve_model_dir(
     )
 
 
+def find_onnx_file(folder: Path, spec_hint: str) -> str:
+    """The ONNX graph of a local folder: ``onnx/model.onnx``, ``model.onnx``, or the only one.
+
+    ``spec_hint`` names the spec to pass when the folder holds several graphs.
+    """
+    for candidate in ("onnx/model.onnx", "model.onnx"):
+        if (folder / candidate).is_file():
+            return candidate
+    found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx"))
+    if len(found) == 1:
+        return found[0]
+    from .errors import ModelLoadError
+
+    raise ModelLoadError(
+        f"{folder}: cannot tell which ONNX file to use ({found or 'none found'}); "
+        f"pass spec={spec_hint}(..., model_file=...)"
+    )
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else ""

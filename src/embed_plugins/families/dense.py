@@ -17,6 +17,7 @@ import numpy.typing as npt
 from ..catalog.spec import DenseSpec
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
+from ..hub import find_onnx_file
 from ..text.config import read_json, read_sentence_transformers
 from ..text.tokenizer import TextTokenizer
 
@@ -138,19 +139,6 @@ def build_dense(recipe: PipelineRecipe) -> DensePipeline:
     return DensePipeline(recipe)
 
 
-def _find_onnx(folder: Path) -> str:
-    for candidate in ("onnx/model.onnx", "model.onnx"):
-        if (folder / candidate).is_file():
-            return candidate
-    found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx"))
-    if len(found) == 1:
-        return found[0]
-    raise ModelLoadError(
-        f"{folder}: cannot tell which ONNX file to use ({found or 'none found'}); "
-        "pass a DenseSpec with model_file="
-    )
-
-
 def spec_from_folder(folder: Path, name: str | None = None) -> DenseSpec:
     """A spec for a local folder, read from its sentence-transformers files.
 
@@ -172,7 +160,7 @@ def spec_from_folder(folder: Path, name: str | None = None) -> DenseSpec:
         raise ModelLoadError(f"{folder}: cannot tell the embedding dimension; pass a DenseSpec")
     return DenseSpec(
         model=name or folder.name,
-        model_file=_find_onnx(folder),
+        model_file=find_onnx_file(folder, "DenseSpec"),
         dim=dim,
         pooling=st.pooling,  # type: ignore[arg-type]
         normalize=st.normalize,

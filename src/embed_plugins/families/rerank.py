@@ -26,6 +26,7 @@ from tokenizers import Encoding
 from ..catalog.rerank import ACTIVATIONS, CrossEncoderSpec
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
+from ..hub import find_onnx_file
 from ..text.config import read_json
 from ..text.tokenizer import TextTokenizer
 
@@ -115,19 +116,6 @@ def build_cross_encoder(recipe: PipelineRecipe) -> CrossEncoderPipeline:
     return CrossEncoderPipeline(recipe)
 
 
-def _find_onnx(folder: Path) -> str:
-    for candidate in ("onnx/model.onnx", "model.onnx"):
-        if (folder / candidate).is_file():
-            return candidate
-    found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx"))
-    if len(found) == 1:
-        return found[0]
-    raise ModelLoadError(
-        f"{folder}: cannot tell which ONNX file to use ({found or 'none found'}); "
-        "pass spec=CrossEncoderSpec(model=..., model_file=...)"
-    )
-
-
 def spec_from_folder(folder: Path, name: str | None = None) -> CrossEncoderSpec:
     """A spec for a local cross-encoder folder (ONNX graph + tokenizer.json).
 
@@ -147,6 +135,6 @@ def spec_from_folder(folder: Path, name: str | None = None) -> CrossEncoderSpec:
             )
     return CrossEncoderSpec(
         model=name or folder.name,
-        model_file=_find_onnx(folder),
+        model_file=find_onnx_file(folder, "CrossEncoderSpec"),
         description=f"local cross-encoder at {folder}",
     )

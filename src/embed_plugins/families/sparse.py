@@ -17,6 +17,7 @@ from typing import Any
 from ..catalog.sparse import Bm25Spec, Bm42Spec, SpladeSpec
 from ..engine.pipeline import Pipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
+from ..hub import find_onnx_file
 from ..results import SparseVector
 from ..text.config import read_json
 from .sparse_common import blank_aware_process
@@ -70,19 +71,6 @@ def build_sparse(recipe: PipelineRecipe) -> Pipeline[Any, SparseVector]:
     )
 
 
-def _find_onnx(folder: Path) -> str:
-    for candidate in ("model.onnx", "onnx/model.onnx"):
-        if (folder / candidate).is_file():
-            return candidate
-    found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx"))
-    if len(found) == 1:
-        return found[0]
-    raise ModelLoadError(
-        f"{folder}: cannot tell which ONNX file to use ({found or 'none found'}); "
-        "pass a SpladeSpec or Bm42Spec with model_file="
-    )
-
-
 def spec_from_folder(folder: Path, name: str) -> SpladeSpec:
     """A SPLADE spec for a local folder whose ``config.json`` names a ``*ForMaskedLM`` model.
 
@@ -101,7 +89,7 @@ def spec_from_folder(folder: Path, name: str) -> SpladeSpec:
     vocab = config.get("vocab_size")
     return SpladeSpec(
         model=name,
-        model_file=_find_onnx(folder),
+        model_file=find_onnx_file(folder, "SpladeSpec"),
         vocab_size=int(vocab) if isinstance(vocab, int) else None,
         description=f"local SPLADE model at {folder}",
     )
