@@ -1,13 +1,15 @@
 """Dense embedding benchmark: embed_plugins against its peers, in one run, on one machine.
 
     python benchmarks/bench_dense.py                 # the full run (< 10 min on 2 cores)
-    python benchmarks/bench_dense.py --quick         # a smoke run (~1-2 min)
+    python benchmarks/bench_dense.py --quick         # a smoke run (~1.5 min)
     python benchmarks/bench_dense.py --only ours,ort_raw --docs 1000
 
-Contenders (see contenders.py): embed_plugins in-process and ``parallel=2``;
-fastembed in-process and ``parallel=2`` (the same ONNX folder through its
-custom-model mechanism); sentence-transformers on the PyTorch weights of the same
-model; a raw onnxruntime loop over pre-tokenised, length-sorted batches.
+Contenders (see contenders.py and README.md): embed_plugins in-process, with
+``optimize=True`` and with ``parallel=2``; fastembed in-process and ``parallel=2``
+(the same ONNX folder through its custom-model mechanism); sentence-transformers on
+the PyTorch weights of the same model; a raw onnxruntime loop over pre-tokenised,
+length-sorted batches, with embed_plugins' default batch budget (16,384 padded
+tokens) and with 1,024-token batches.
 
 Steps:
 
@@ -15,26 +17,30 @@ Steps:
    under benchmarks/.cache) and print its token-length distribution.
 2. Equality check: every contender embeds the same sample (spread over the
    length range); the max abs difference to sentence-transformers is printed.
-3. Each contender runs in its own subprocess (so peak memory is its own):
-   startup, throughput on the passages (docs/s and real = non-pad tokens/s),
-   single-query latency (p50/p99, one call per query), peak memory (the
-   process's ru_maxrss, and for worker pools the sampled peak of the summed RSS
-   of the whole process tree).
-4. A table with every figure and its ratio to embed_plugins in-process; JSON to
-   benchmarks/results/dense.json.
+3. Throughput and memory: each contender in its own subprocess (so peak memory
+   is its own): startup, docs/s and real (non-pad) tokens/s, CPU cores used, peak
+   memory (VmHWM; for worker pools the sampled peak of the summed RSS of the
+   process tree).
+4. Single-query latency (p50/p99, one call per query): each contender alone in a
+   fresh process, three rounds in rotated order.
+5. A table with every figure and its ratio to embed_plugins in-process, the
+   issue's goals as ratios; JSON to benchmarks/results/dense.json.
 
-fastembed in-process pads every batch of 256 to its longest text (often 512
-tokens) and so runs an order of magnitude slower: it gets a smaller slice of the
-same corpus (``--fastembed-docs``), reported as such.
+fastembed pads every batch of 256 to its longest text (often 512 tokens) and so
+runs an order of magnitude slower with 10-17 GB of memory: it gets a smaller slice
+of the same corpus (``--fastembed-docs``), reported as such, and runs only when
+enough memory is free.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -296,38 +302,29 @@ def query_calls(contender: C.Contender, queries: list[str]) -> list[Any]:
     return [lambda q=q: contender.query(q) for q in queries]
 
 
-def measure_latency(calls: dict[str, list[Any]], cap_s: float) -> dict[str, dict[str, float]]:
-    """Time one call per query for every contender in ``calls``, interleaved: query i runs on
-    every contender before query i+1, starting with a different contender each time, so slow
-    drifts in machine load hit all of them alike.  Stops after ``cap_s`` seconds."""
-    names = list(calls)
-    n = min(len(c) for c in calls.values())
-    for i in range(min(10, n)):  # warm-up
-        for name in names:
-            calls[name][i]()
-    timings: dict[str, list[float]] = {name: [] for name in names}
+def time_calls(calls: list[Any], cap_s: float) -> list[float]:
+    """Milliseconds per call, back to back (10 untimed warm-up calls first); stops after
+    ``cap_s`` seconds."""
+    for call in calls[:10]:
+        call()
+    timings: list[float] = []
     deadline = time.perf_counter() + cap_s
-    for i in range(n):
-        for k in range(len(names)):
-            name = names[(i + k) % len(names)]
-            t1 = time.perf_counter_ns()
-            calls[name][i]()
-            timings[name].append((time.perf_counter_ns() - t1) / 1e6)
+    for call in calls:
+        t1 = time.perf_counter_ns()
+        call()
+        timings.append((time.perf_counter_ns() - t1) / 1e6)
         if time.perf_counter() > deadline:
             break
-    return {name: _percentiles(t) for name, t in timings.items()}
+    return timings
 
 
 def latency_main(work: dict[str, Any], result_path: Path) -> None:
-    """The interleaved single-query latency of the in-process contenders, in one process."""
-    loaded = {name: C.make(name) for name in work["latency_group"]}
-    for contender in loaded.values():
-        contender.load()
-    calls = {name: query_calls(c, work["queries"]) for name, c in loaded.items()}
-    result = measure_latency(calls, work["latency_cap_s"] * len(loaded))
-    for contender in loaded.values():
-        contender.close()
-    result_path.write_text(json.dumps(result))
+    """One round of single-query latency for one contender, alone in its process."""
+    contender = C.make(work["latency_target"])
+    contender.load()
+    timings = time_calls(query_calls(contender, work["queries"]), work["latency_cap_s"])
+    contender.close()
+    result_path.write_text(json.dumps({"timings_ms": timings}))
 
 
 def worker_main(name: str, workload_path: Path, result_path: Path) -> None:
@@ -338,7 +335,6 @@ def worker_main(name: str, workload_path: Path, result_path: Path) -> None:
         return
     docs: list[str] = work["docs"][: work["n_docs"][name]]
     lengths: list[int] = work["lengths"]
-    queries: list[str] = work["queries"]
     out: dict[str, Any] = {"name": name}
 
     t0 = time.perf_counter()
@@ -375,11 +371,6 @@ def worker_main(name: str, workload_path: Path, result_path: Path) -> None:
         **extra,
     }
 
-    # Single-query latency (contenders outside the interleaved group, see latency_main).
-    if name not in work["latency_group"] and work["latency"].get(name, True):
-        calls = query_calls(contender, queries)
-        out["latency"] = measure_latency({name: calls}, work["latency_cap_s"])[name]
-
     out["memory"] = {"self_peak_mb": _vm_hwm_mb(), "tree_peak_mb": round(sampler.peak / 2**20, 1)}
     contender.close()
     result_path.write_text(json.dumps(out))
@@ -404,7 +395,9 @@ def run_contender(name: str, workload: Path, tmp: Path, timeout: float) -> dict[
     try:
         log, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        for pid in reversed(_tree(proc.pid)):  # the contender and any workers it started
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         log, _ = proc.communicate()
         sampler.stop()
         return {"name": name, "error": f"timed out after {timeout:.0f}s", "log": log[-3000:]}
@@ -416,7 +409,7 @@ def run_contender(name: str, workload: Path, tmp: Path, timeout: float) -> dict[
     if name == "latency":
         return data
     data["wall_s"] = round(wall, 1)
-    # The whole life of the subprocess (load, warm-up, throughput, latency), all processes.
+    # The whole life of the subprocess (load, warm-up, throughput), all its processes.
     data["memory"]["tree_peak_whole_run_mb"] = round(sampler.peak / 2**20, 1)
     data["memory"]["tree_processes"] = sampler.peak_processes
     return data
@@ -428,16 +421,18 @@ def run_contender(name: str, workload: Path, tmp: Path, timeout: float) -> dict[
 def equality_check(
     names: list[str], texts: list[str], lengths: list[int]
 ) -> dict[str, dict[str, Any]]:
-    """Max abs difference of every contender's vectors to sentence-transformers' (or, without
-    sentence-transformers, to embed_plugins in-process)."""
-    reference_name = "st" if C.missing_reason("st") is None else "ours"
+    """Max abs difference of every contender's vectors to sentence-transformers' (without
+    sentence-transformers: to the raw onnxruntime loop, which shares no code with the others)."""
+    reference_name = "st" if C.missing_reason("st") is None else "ort_raw"
     reference, ref_len = C.vectors_for(reference_name, texts)
     report: dict[str, dict[str, Any]] = {reference_name: {"reference": True, "max_length": ref_len}}
     for name in names:
         if name == reference_name:
             continue
         vectors, max_len = C.vectors_for(name, texts)
-        entry = C.max_abs_diff(vectors, reference, lengths, min(max_len, ref_len))
+        entry: dict[str, Any] = dict(
+            C.max_abs_diff(vectors, reference, lengths, min(max_len, ref_len))
+        )
         entry["max_length"] = max_len
         entry["reference"] = reference_name
         entry["ok"] = bool(entry["max_abs_diff"] <= TOLERANCE)
@@ -516,6 +511,9 @@ def goals(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
     return {
         "ours / ort_raw throughput (goal >= 0.95)": div(tp("ours"), tp("ort_raw")),
+        "ours / ort_raw_b1024 throughput (same goal, smaller batches)": div(
+            tp("ours"), tp("ort_raw_b1024")
+        ),
         "ours / st throughput (goal >= 1.0)": div(tp("ours"), tp("st")),
         "ours_fused / st throughput (goal >= 1.3)": div(tp("ours_fused"), tp("st")),
         "ours_fused / ort_raw throughput": div(tp("ours_fused"), tp("ort_raw")),
@@ -576,6 +574,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds of single-query calls per contender at most (default 15)",
     )
     p.add_argument(
+        "--latency-rounds",
+        type=int,
+        default=None,
+        help="times the query list is gone through, interleaved (default 3)",
+    )
+    p.add_argument(
         "--budget",
         type=float,
         default=None,
@@ -599,6 +603,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "check_docs": 16,
             "cap": 10.0,
             "latency_cap": 3.0,
+            "latency_rounds": 1,
             "budget": 300.0,
         }
         if args.quick
@@ -609,6 +614,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "check_docs": 48,
             "cap": 45.0,
             "latency_cap": 15.0,
+            "latency_rounds": 3,
             "budget": 560.0,
         }
     )
@@ -659,6 +665,41 @@ def print_check(check: dict[str, dict[str, Any]], n: int, seconds: float) -> Non
         )
 
 
+def mem_available_mb() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("inf")
+
+
+#: fastembed pads a batch of 256 to 512 tokens: its attention alone is 256 x 12 x 512 x 512
+#: floats (3.2 GB); its peak was 9.6 GB in-process and 16.6 GB with parallel=2.  On a shared
+#: machine it runs only when that much memory (plus a margin) is free.
+FASTEMBED_MB_PER_ROW = 11_000.0 / 256
+
+
+def memory_guard(name: str, results: dict[str, dict[str, Any]], rows: int) -> str | None:
+    """Why ``name`` must not run now for lack of free memory (``None``: it may run).
+
+    ``rows``: the rows of fastembed's first batch (``min(256, passages)``)."""
+    if not name.startswith("fastembed"):
+        return None
+    need = 1_000.0 + FASTEMBED_MB_PER_ROW * rows
+    fe = results.get("fastembed", {})
+    if name == "fastembed_p2":
+        # Two workers, each at fastembed's own peak, and a margin.
+        need = 1_000.0 + 1.8 * (peak_mb(fe) if "throughput" in fe else need)
+    free = mem_available_mb()
+    if free < need:
+        return (
+            f"skipped: needs ~{need / 1024:.1f} GB of free memory, {free / 1024:.1f} GB available"
+        )
+    return None
+
+
 def fit_fastembed_p2(
     results: dict[str, dict[str, Any]], wanted: int, remaining: float
 ) -> tuple[int, str | None]:
@@ -667,11 +708,79 @@ def fit_fastembed_p2(
     rate = fe.get("throughput", {}).get("docs_per_s")
     if not rate:
         return wanted, None
-    overhead = fe.get("wall_s", 20.0) - fe["throughput"]["seconds"] + 15.0  # load, pool, latency
+    overhead = fe.get("wall_s", 20.0) - fe["throughput"]["seconds"] + 15.0  # load, pool start
     for n in (wanted, wanted // 2):
         if overhead + 1.3 * n / rate < remaining:
             return n, None if n == wanted else f"shrunk to {n} passages to fit --budget"
     return 0, f"skipped: {remaining:.0f}s left of --budget, needs ~{overhead + n / rate:.0f}s"
+
+
+#: Contenders whose single-query latency is measured (fastembed parallel=2 embeds a single
+#: text in-process, like fastembed; the 1,024-token raw loop has the same floor as ort_raw).
+LATENCY_CONTENDERS = ("ours", "ours_fused", "ort_raw", "st", "ours_p2", "fastembed")
+
+
+def run_throughput(
+    name: str, base_work: dict[str, Any], tmp: Path, budget: float, started: float
+) -> dict[str, Any]:
+    workload = tmp / f"workload-{name}.json"
+    workload.write_text(json.dumps(base_work))
+    load = load_average()
+    t0 = time.perf_counter()
+    remaining = budget - (t0 - started)
+    r = run_contender(name, workload, tmp, timeout=max(60.0, remaining + 60.0))
+    if "error" in r:
+        print(f"{name}: ERROR {r['error']}\n{r.get('log', '')}")
+        return r
+    r["load_average_before"] = load
+    r["load_average_after"] = load_average()
+    tp = r["throughput"]
+    print(
+        f"{name}: {tp['docs']} passages in {tp['seconds']:.1f}s = {tp['docs_per_s']:.2f}/s "
+        f"({tp['cores_used']:.2f} cores busy); peak {peak_mb(r):.0f} MB; "
+        f"{time.perf_counter() - t0:.0f}s, load average {load} -> {r['load_average_after']}"
+    )
+    return r
+
+
+def run_latency_rounds(
+    results: dict[str, dict[str, Any]], base_work: dict[str, Any], tmp: Path, args: Any
+) -> None:
+    """Single-query latency: each contender alone in a fresh process (no other thread pool
+    in the process to compete with), back-to-back calls over the query list; ``rounds``
+    rounds, the contenders' order rotated every round, so load drifts hit all alike."""
+    names = [n for n in LATENCY_CONTENDERS if n in results and "error" not in results[n]]
+    if not names:
+        return
+    rounds = max(1, args.latency_rounds)
+    timings: dict[str, list[list[float]]] = {n: [] for n in names}
+    t0 = time.perf_counter()
+    load = load_average()
+    for k in range(rounds):
+        for name in names[k % len(names) :] + names[: k % len(names)]:
+            work = base_work | {"latency_target": name, "latency_cap_s": args.latency_cap / rounds}
+            workload = tmp / f"workload-latency-{name}.json"
+            workload.write_text(json.dumps(work))
+            r = run_contender("latency", workload, tmp, timeout=120.0)
+            if "error" in r:
+                print(f"latency {name}: ERROR {r['error']}\n{r.get('log', '')}")
+                continue
+            timings[name].append(r["timings_ms"])
+    for name, per_round in timings.items():
+        if not per_round:
+            continue
+        pooled = [t for one in per_round for t in one]
+        results[name]["latency"] = _percentiles(pooled) | {
+            "p50_ms_per_round": [_percentiles(one)["p50_ms"] for one in per_round],
+            "mode": "alone in a fresh process, back-to-back calls, rounds rotated",
+        }
+    print(
+        f"latency ({rounds} rounds, one call per query): "
+        + ", ".join(
+            f"{n} p50 {results[n]['latency']['p50_ms']:.2f} ms" for n in names if timings[n]
+        )
+        + f"; {time.perf_counter() - t0:.0f}s, load average {load} -> {load_average()}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -689,8 +798,8 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(names, key=C.ALL.index)
     skipped = {n: r for n in names if (r := C.missing_reason(n)) is not None}
     names = [n for n in names if n not in skipped]
-    for n, why in skipped.items():
-        print(f"skipping {n}: {why}")
+    for n, reason in skipped.items():
+        print(f"skipping {n}: {reason}")
 
     load_start = load_average()
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load_start}")
@@ -734,68 +843,40 @@ def main(argv: list[str] | None = None) -> int:
             "fastembed": fe_docs,
             "fastembed_p2": min(2 * fe_docs, len(docs)),
         }
-        # The in-process contenders: single-query latency measured interleaved,
-        # in one extra process, just before fastembed parallel=2 (the one the budget may shrink).
-        latency_group = [n for n in ("ours", "ours_fused", "ort_raw", "fastembed") if n in names]
-        steps = [n for n in names if n != "fastembed_p2"]
-        steps += ["latency"] if latency_group else []
-        steps += ["fastembed_p2"] if "fastembed_p2" in names else []
+        base_work = {
+            "docs": docs,
+            "lengths": doc_lengths,
+            "queries": queries,
+            "n_docs": n_docs,
+            "cap_s": args.cap,
+            "seed": args.seed,
+        }
         print()
-        for name in steps:
+        # Throughput, memory: each contender in its own process.  fastembed parallel=2 last,
+        # after the latency rounds: it is the one the budget may shrink.
+        throughput = [n for n in names if n != "fastembed_p2"]
+        for name in throughput:
+            why = memory_guard(name, results, min(256, n_docs[name]))
+            if why:
+                notes[name] = why
+                print(f"{name}: {why}")
+                continue
+            results[name] = run_throughput(name, base_work, tmp, args.budget, started)
+        run_latency_rounds(results, base_work, tmp, args)
+        if "fastembed_p2" in names:
             remaining = args.budget - (time.perf_counter() - started)
-            if name == "fastembed_p2":
-                n_docs[name], note = fit_fastembed_p2(results, n_docs[name], remaining)
-                if note:
-                    notes[name] = note
-                    print(f"{name}: {note}")
-                if n_docs[name] == 0:
-                    continue
-            workload = tmp / f"workload-{name}.json"
-            work = {
-                "docs": docs,
-                "lengths": doc_lengths,
-                "queries": queries,
-                "n_docs": n_docs,
-                "cap_s": args.cap,
-                "latency_cap_s": args.latency_cap,
-                "latency_group": latency_group,
-                "seed": args.seed,
-                # fastembed embeds one text in-process whatever `parallel` says.
-                "latency": {"fastembed_p2": False},
-            }
-            workload.write_text(json.dumps(work))
-            load = load_average()
-            t0 = time.perf_counter()
-            timeout = max(60.0, remaining + 60.0)
-            r = run_contender(name, workload, tmp, timeout)
-            if "error" in r:
-                print(f"{name}: ERROR {r['error']}\n{r.get('log', '')}")
-                if name != "latency":
-                    results[name] = r
-                continue
-            if name == "latency":
-                for member in latency_group:
-                    if member in results and "error" not in results[member]:
-                        results[member]["latency"] = r[member]
-                        results[member]["latency_mode"] = f"interleaved with {latency_group}"
-                print(
-                    "latency (interleaved, one call per query): "
-                    + ", ".join(f"{m} p50 {r[m]['p50_ms']:.2f} ms" for m in latency_group)
-                    + f"; {time.perf_counter() - t0:.0f}s, load average {load}"
+            fitted, note = fit_fastembed_p2(results, n_docs["fastembed_p2"], remaining)
+            n_docs["fastembed_p2"] = fitted
+            short_of_memory = memory_guard("fastembed_p2", results, min(256, fitted))
+            if short_of_memory:
+                n_docs["fastembed_p2"], note = 0, short_of_memory
+            if note:
+                notes["fastembed_p2"] = note
+                print(f"fastembed_p2: {note}")
+            if n_docs["fastembed_p2"]:
+                results["fastembed_p2"] = run_throughput(
+                    "fastembed_p2", base_work, tmp, args.budget, started
                 )
-                continue
-            r["load_average_before"] = load
-            r["load_average_after"] = load_average()
-            results[name] = r
-            tp = r["throughput"]
-            lat = (
-                f"p50 {r['latency']['p50_ms']:.2f} ms; " if "p50_ms" in r.get("latency", {}) else ""
-            )
-            print(
-                f"{name}: {tp['docs']} passages in {tp['seconds']:.1f}s = {tp['docs_per_s']:.2f}/s "
-                f"({tp['cores_used']:.2f} cores busy); {lat}peak {peak_mb(r):.0f} MB; "
-                f"{time.perf_counter() - t0:.0f}s, load average {load} -> {r['load_average_after']}"
-            )
 
     print()
     print_table(results)

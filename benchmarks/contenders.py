@@ -38,7 +38,16 @@ FASTEMBED_CUSTOM_NAME = "bench-local/all-MiniLM-L6-v2"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Contender names, in the order the benchmark runs them.
-ALL = ("ours", "ort_raw", "st", "ours_fused", "ours_p2", "fastembed", "fastembed_p2")
+ALL = (
+    "ours",
+    "ort_raw",
+    "ort_raw_b1024",
+    "st",
+    "ours_fused",
+    "ours_p2",
+    "fastembed",
+    "fastembed_p2",
+)
 LABELS = {
     "ours": "embed_plugins (in-process)",
     "ours_p2": "embed_plugins parallel=2",
@@ -47,6 +56,7 @@ LABELS = {
     "fastembed_p2": "fastembed parallel=2",
     "st": "sentence-transformers (torch CPU)",
     "ort_raw": "raw onnxruntime, sorted, pre-tokenised",
+    "ort_raw_b1024": "raw onnxruntime, 1,024-token batches",
 }
 
 
@@ -149,7 +159,7 @@ class Ours(Contender):
     def load(self) -> None:
         from embed_plugins import TextEmbedding
 
-        extra = {"optimize": True} if self.optimize else {}
+        extra: dict[str, Any] = {"optimize": True} if self.optimize else {}
         self.model = TextEmbedding(MODEL_NAME, model_path=model_dir(), **extra)
         self.max_length = int(self.model.spec.max_length or 256)
         if self.parallel is not None:
@@ -299,10 +309,9 @@ class RawOrt(Contender):
     L2 are timed.
     """
 
-    name = "ort_raw"
-
     def __init__(self, token_budget: int = 16_384) -> None:
         self.token_budget = token_budget
+        self.name = "ort_raw" if token_budget == 16_384 else f"ort_raw_b{token_budget}"
 
     def load(self) -> None:
         import onnxruntime as ort
@@ -395,6 +404,8 @@ def make(name: str) -> Contender:
         return SentenceTransformers()
     if name == "ort_raw":
         return RawOrt()
+    if name.startswith("ort_raw_b") and name[len("ort_raw_b") :].isdigit():
+        return RawOrt(token_budget=int(name[len("ort_raw_b") :]))
     raise ValueError(f"unknown contender {name!r}; choose from {', '.join(ALL)}")
 
 
