@@ -213,7 +213,7 @@ class WorkerPool:
     ) -> Iterator[Any]:
         max_in_flight = _IN_FLIGHT_PER_WORKER * self.size
         window_iter = self._windows(
-            items, batch_size, batch_size * max_in_flight, validate, size_hint
+            items, batch_size, batch_size * max_in_flight, 2 * max_in_flight, validate, size_hint
         )
         alive: deque[_Window] = deque()  # windows read from the input and not yet yielded
         todo: deque[tuple[_Window, list[int], list[Any]]] = deque()
@@ -254,19 +254,36 @@ class WorkerPool:
         items: Iterable[Any],
         batch_size: int,
         window_items: int,
+        chunks_per_window: int,
         validate: Validator,
         size_hint: Callable[[Any], int],
     ) -> Iterator[tuple[_Window, list[tuple[list[int], list[Any]]]]]:
-        """Validated windows, each cut into chunks of items of similar size."""
+        """Validated windows, each cut into chunks of similar-size items and similar cost.
+
+        Items are sorted by ``size_hint`` and cut into about ``chunks_per_window``
+        chunks of equal total size (at most ``batch_size`` items each), so even a
+        small input keeps every worker busy; the costliest chunks come first, so no
+        worker is left finishing one big chunk alone at the end of a window.
+        """
         offset = 0
         for raw in windows(items, window_items):
             checked = [validate(item, offset + i) for i, item in enumerate(raw)]
             offset += len(raw)
-            order = sorted(range(len(checked)), key=lambda i: size_hint(checked[i]))
-            parts = []
-            for start in range(0, len(order), batch_size):
-                positions = order[start : start + batch_size]
-                parts.append((positions, [checked[i] for i in positions]))
+            sizes = [max(1, size_hint(item)) for item in checked]
+            order = sorted(range(len(checked)), key=sizes.__getitem__)
+            target = sum(sizes) / chunks_per_window
+            parts: list[tuple[list[int], list[Any]]] = []
+            positions: list[int] = []
+            cost = 0
+            for i in order:
+                positions.append(i)
+                cost += sizes[i]
+                if cost >= target or len(positions) == batch_size:
+                    parts.append((positions, [checked[j] for j in positions]))
+                    positions, cost = [], 0
+            if positions:
+                parts.append((positions, [checked[j] for j in positions]))
+            parts.reverse()
             yield (
                 _Window(size=len(checked), results=[None] * len(checked), pending=len(parts)),
                 parts,

@@ -100,9 +100,11 @@ class ModelRunner(Generic[Out]):
         and reused by later calls.
         """
         check_batch_size(batch_size)
-        if parallel is None:
+        n_workers = None if parallel is None else check_parallel(parallel)
+        if n_workers is None or (isinstance(items, (list, tuple)) and len(items) <= 1):
+            # One item gains nothing from a worker and would pay a round trip for it.
             return self._run_local(items, batch_size, task, validate)
-        pool = self.pool(check_parallel(parallel))
+        pool = self.pool(n_workers)
         return pool.run(items, batch_size, task, validate, size_hint)
 
     def pool(self, n_workers: int) -> WorkerPool:

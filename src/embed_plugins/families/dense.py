@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..catalog.spec import DenseSpec
+from ..engine.batching import DEFAULT_TOKEN_BUDGET
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
 from ..hub import find_onnx_file
@@ -120,7 +121,7 @@ class DensePipeline(OnnxTextPipeline[FloatArray]):
             recipe.model_dir / spec.model_file,
             recipe.session,
             [spec.output_name],
-            recipe.options.get("token_budget", 16_384),
+            recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET),
         )
 
     def encode(self, items: Sequence[str], task: Task):  # type: ignore[no-untyped-def]

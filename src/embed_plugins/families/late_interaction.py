@@ -24,6 +24,7 @@ import numpy.typing as npt
 from tokenizers import Encoding, Tokenizer
 
 from ..catalog.late_interaction import ColbertSpec, Token
+from ..engine.batching import DEFAULT_TOKEN_BUDGET
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
 from ..results import RerankResult
@@ -289,7 +290,7 @@ class LateInteractionPipeline(OnnxTextPipeline[FloatArray]):
             model_dir / spec.model_file,
             recipe.session,
             [spec.output_name],
-            recipe.options.get("token_budget", 16_384),
+            recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET),
         )
 
     def _tokenizer(self, task: Task) -> TextTokenizer:

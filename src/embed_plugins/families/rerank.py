@@ -24,6 +24,7 @@ import numpy.typing as npt
 from tokenizers import Encoding
 
 from ..catalog.rerank import ACTIVATIONS, CrossEncoderSpec
+from ..engine.batching import DEFAULT_TOKEN_BUDGET
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
 from ..hub import find_onnx_file
@@ -98,7 +99,7 @@ class CrossEncoderPipeline(OnnxTextPipeline[float]):
             recipe.model_dir / spec.model_file,
             recipe.session,
             [spec.output_name],
-            recipe.options.get("token_budget", 16_384),
+            recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET),
         )
 
     def encode(self, items: Sequence[Any], task: Task) -> list[Encoding]:
