@@ -500,3 +500,15 @@ def test_text_embedding_rejects_unsafe_names(
     monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path / "models"))
     with pytest.raises(ModelNotFoundError):
         TextEmbedding(name)
+
+
+def test_hf_cache_with_only_the_graph_is_not_taken_as_complete(
+    tmp_path: Path, no_models_dir: None
+) -> None:
+    """A cache another tool filled with the ONNX file alone: we look further (download)."""
+    make_hf_cache(tmp_path / "cache", REPO, {MODEL_FILE: b"graph"})
+
+    with pytest.raises(ModelNotFoundError) as info:
+        resolve_model_dir(SPEC, cache_dir=tmp_path / "cache")
+
+    assert "lacks tokenizer.json" in str(info.value)

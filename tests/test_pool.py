@@ -206,3 +206,47 @@ def test_concurrent_parallel_calls_on_one_model_are_refused(model: TextEmbedding
 def test_empty_input_starts_no_work(model: TextEmbedding) -> None:
     assert list(model.embed([], parallel=2)) == []
     assert threading.active_count() >= 1
+
+
+def test_close_during_a_call_raises_a_clear_error_not_a_hang() -> None:
+    m = TextEmbedding(model_path=TINY)
+    results = m.embed(TEXTS * 5, batch_size=4, parallel=2)
+    for _ in range(5):
+        next(results)
+    m.close()
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match="shut down during this call"):
+        list(results)
+    assert time.monotonic() - start < 5
+    # The model still works, with a fresh pool.
+    got = np.stack(list(m.embed(TEXTS[:20], batch_size=16, parallel=2)))
+    np.testing.assert_array_equal(got, local(m, TEXTS[:20]))
+    m.close()
+
+
+def test_stopping_early_without_work_in_flight_keeps_the_pool(model: TextEmbedding) -> None:
+    list(model.embed(TEXTS[:10], parallel=2))
+    pool = model._runner._pool
+    results = model.embed(TEXTS[:10], batch_size=16, parallel=2)
+    next(results)  # one window: everything is back when the first result is yielded
+    results.close()  # type: ignore[attr-defined]
+    list(model.embed(TEXTS[:10], parallel=2))
+    assert model._runner._pool is pool
+
+
+def test_stopping_early_with_work_in_flight_replaces_the_pool(model: TextEmbedding) -> None:
+    results = model.embed(TEXTS * 20, batch_size=4, parallel=2)
+    next(results)
+    pool = model._runner._pool
+    results.close()  # type: ignore[attr-defined]
+    got = np.stack(list(model.embed(TEXTS[:30], batch_size=16, parallel=2)))
+    np.testing.assert_array_equal(got, local(model, TEXTS[:30]))  # no stale results
+    assert model._runner._pool is not pool
+
+
+def test_a_different_parallel_while_a_call_is_open_is_refused(model: TextEmbedding) -> None:
+    first = model.embed(TEXTS * 5, batch_size=8, parallel=2)
+    next(first)
+    with pytest.raises(RuntimeError, match="serving another call"):
+        next(model.embed(TEXTS[:5], parallel=1))
+    assert len(list(first)) == len(TEXTS) * 5 - 1

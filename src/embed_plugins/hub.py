@@ -67,8 +67,22 @@ def _unique(names: Iterable[str | None]) -> list[str]:
     return out
 
 
+def _missing(folder: Path, spec: ModelSpec) -> list[str]:
+    """Files the model needs that ``folder`` lacks: the graph, its external data and
+    (for text models) tokenizer.json.
+
+    A cache filled by another tool with the ONNX file alone is therefore not taken
+    as complete: resolution goes on to the download, which fetches the rest.
+    """
+    needed = [spec.model_file, *spec.additional_files]
+    if "tokenizer.json" in spec.files():
+        needed.append("tokenizer.json")
+    concrete = [name for name in needed if not any(c in name for c in "*?[")]
+    return [name for name in concrete if not (folder / name).is_file()]
+
+
 def _has_model(folder: Path, spec: ModelSpec) -> bool:
-    return (folder / spec.model_file).is_file()
+    return not _missing(folder, spec)
 
 
 def _hub_offline() -> bool:
@@ -118,7 +132,7 @@ def resolve_model_dir(
             )
             if _has_model(folder, spec):
                 return folder
-            tried.append(f"Hugging Face cache: {folder} lacks {spec.model_file}")
+            tried.append(f"Hugging Face cache: {folder} lacks {', '.join(_missing(folder, spec))}")
         except Exception as exc:  # huggingface_hub raises several unrelated types here
             tried.append(f"Hugging Face cache ({cache_dir or 'default'}): {type(exc).__name__}")
 

@@ -13,6 +13,7 @@ Needs the ``onnx`` package (the ``optimize`` extra).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -57,13 +58,20 @@ def _model_config(model_path: Path) -> dict[str, object]:
     return {}
 
 
-def _digest(model_path: Path) -> str:
+@functools.lru_cache(maxsize=64)
+def _digest_of(model_path: Path, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with model_path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     h.update(ort.__version__.encode())
     return h.hexdigest()[:32]
+
+
+def _digest(model_path: Path) -> str:
+    """Content hash of the graph (+ onnxruntime version), computed once per file version."""
+    stat = model_path.stat()
+    return _digest_of(model_path.resolve(), stat.st_size, stat.st_mtime_ns)
 
 
 def optimized_model_path(model_path: Path) -> Path:
@@ -88,6 +96,9 @@ def optimized_model_path(model_path: Path) -> Path:
             "transformer graph optimisation needs the 'onnx' package: "
             "pip install 'embed_plugins[optimize]'"
         ) from exc
+    except Exception as exc:  # the optimizer does not know this graph: keep the plain one
+        _fallback(model_path, f"fusion failed ({type(exc).__name__}: {exc})")
+        return model_path
     heads = config.get("num_attention_heads", 0)
     hidden = config.get("hidden_size", 0)
     try:
@@ -115,7 +126,11 @@ def optimized_model_path(model_path: Path) -> Path:
                 stacklevel=3,
             )
             return model_path
-        diff = _probe_difference(model_path, candidate)
+        try:
+            diff = _probe_difference(model_path, candidate)
+        except Exception as exc:  # e.g. a graph input the probe does not provide
+            _fallback(model_path, f"the parity probe failed ({type(exc).__name__}: {exc})")
+            return model_path
         if diff > _PARITY_TOL:
             warnings.warn(
                 f"fused graph of {model_path} differs from the plain one by {diff:.2e} "
@@ -126,6 +141,10 @@ def optimized_model_path(model_path: Path) -> Path:
             return model_path
         os.replace(candidate, target)  # atomic: concurrent workers never see half a file
     return target
+
+
+def _fallback(model_path: Path, why: str) -> None:
+    warnings.warn(f"{model_path}: {why}; using the plain graph", RuntimeWarning, stacklevel=4)
 
 
 def _lost_outputs(plain: Path, fused: Path) -> list[str]:

@@ -26,6 +26,7 @@ import pickle
 import queue as queue_mod
 import signal
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -197,11 +198,17 @@ class WorkerPool:
             )
         try:
             yield from self._run(items, batch_size, task, validate, size_hint)
-        except BaseException:
-            self._broken = self._broken or "a call was interrupted"
-            raise
         finally:
             self._lock.release()
+
+    @property
+    def busy(self) -> bool:
+        """A call is iterating over this pool's results right now."""
+        return self._lock.locked()
+
+    def _check_open(self) -> None:
+        if self._broken is not None:
+            raise WorkerError(f"the worker pool was shut down during this call ({self._broken})")
 
     def _run(
         self,
@@ -218,9 +225,29 @@ class WorkerPool:
         alive: deque[_Window] = deque()  # windows read from the input and not yet yielded
         todo: deque[tuple[_Window, list[int], list[Any]]] = deque()
         owners: dict[int, tuple[_Window, list[int]]] = {}
+        try:
+            yield from self._loop(window_iter, batch_size, task, max_in_flight, alive, todo, owners)
+        except BaseException:
+            # Results still in flight would reach the next call: only a fresh pool is safe.
+            if owners:
+                self._broken = self._broken or "a call ended with work in flight"
+                self.close(timeout=0)
+            raise
+
+    def _loop(
+        self,
+        window_iter: Iterator[tuple[_Window, list[tuple[list[int], list[Any]]]]],
+        batch_size: int,
+        task: Task,
+        max_in_flight: int,
+        alive: deque[_Window],
+        todo: deque[tuple[_Window, list[int], list[Any]]],
+        owners: dict[int, tuple[_Window, list[int]]],
+    ) -> Iterator[Any]:
         next_id = 0
         exhausted = False
         while True:
+            self._check_open()
             # Fill: dispatch while there is room.  At most two windows are alive (the one
             # being yielded and the next), so reading the input never runs ahead further.
             while sum(w.in_flight for w in self._workers) < max_in_flight:
@@ -291,6 +318,7 @@ class WorkerPool:
 
     def _collect(self, owners: dict[int, tuple[_Window, list[int]]]) -> None:
         """Wait for one or more results; raise at once if a worker died."""
+        self._check_open()
         by_conn = {w.results: w for w in self._workers}
         by_sentinel = {w.process.sentinel: w for w in self._workers}
         ready = wait([*by_conn, *by_sentinel], timeout=_POLL_S)
@@ -326,14 +354,21 @@ class WorkerPool:
 
     # -- shutdown --------------------------------------------------------------
     def close(self, timeout: float = 5.0) -> None:
-        """Stop every worker: ask politely, then terminate, then kill."""
+        """Stop every worker: ask politely (``timeout`` seconds in all), then terminate, then kill.
+
+        A broken pool is not asked: a worker may be blocked sending a result nobody reads.
+        """
         workers, self._workers = self._workers, []
+        if self._broken is not None:
+            timeout = 0
+        self._broken = self._broken or "closed"
         for w in workers:
             if w.process.is_alive():
                 with contextlib.suppress(ValueError, OSError, queue_mod.Full):
                     w.tasks.put_nowait(None)
+        deadline = time.monotonic() + timeout
         for w in workers:
-            w.process.join(timeout if w.process.is_alive() else 0)
+            w.process.join(max(0.0, deadline - time.monotonic()))
             if w.process.is_alive():
                 w.process.terminate()
                 w.process.join(1.0)
@@ -343,4 +378,3 @@ class WorkerPool:
             w.results.close()
             w.tasks.close()
             w.tasks.cancel_join_thread()
-        self._broken = self._broken or "closed"

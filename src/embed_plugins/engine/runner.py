@@ -104,14 +104,30 @@ class ModelRunner(Generic[Out]):
         if n_workers is None or (isinstance(items, (list, tuple)) and len(items) <= 1):
             # One item gains nothing from a worker and would pay a round trip for it.
             return self._run_local(items, batch_size, task, validate)
-        pool = self.pool(n_workers)
-        return pool.run(items, batch_size, task, validate, size_hint)
+        return self._run_pool(n_workers, items, batch_size, task, validate, size_hint)
+
+    def _run_pool(
+        self,
+        n_workers: int,
+        items: Iterable[Any],
+        batch_size: int,
+        task: Task,
+        validate: Validator,
+        size_hint: Callable[[Any], int],
+    ) -> Iterator[Out]:
+        # The pool is fetched (and started, or replaced) only when iteration begins.
+        yield from self.pool(n_workers).run(items, batch_size, task, validate, size_hint)
 
     def pool(self, n_workers: int) -> WorkerPool:
         """The model's worker pool with ``n_workers`` workers (a broken one is replaced)."""
         with self._lock:
             pool = self._pool
             if pool is not None and (pool.size != n_workers or not pool.healthy):
+                if pool.busy:
+                    raise RuntimeError(
+                        "this model's worker pool is serving another call; finish iterating "
+                        "it before starting a call with a different parallel setting"
+                    )
                 pool.close()
                 pool = None
             if pool is None:

@@ -154,7 +154,13 @@ def _as_ort(provider: Provider) -> str | tuple[str, dict[str, Any]]:
     return (provider[0], dict(provider[1]))
 
 
-_ORT_INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+_ORT_INPUT_TYPES = {
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(bool)": np.bool_,
+}
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,7 @@ class GraphIO:
         ins = session.get_inputs()
         return cls(
             inputs=tuple(i.name for i in ins),
-            input_dtypes={i.name: _ORT_INT_TYPES.get(i.type, np.float32) for i in ins},
+            input_dtypes={i.name: _ORT_INPUT_TYPES.get(i.type) for i in ins},
             outputs=tuple(o.name for o in session.get_outputs()),
         )
 
@@ -196,7 +202,7 @@ class GraphIO:
                 )
             value = available[name]
             dtype = self.input_dtypes[name]
-            feeds[name] = value if value.dtype == dtype else value.astype(dtype)
+            feeds[name] = value if dtype is None or value.dtype == dtype else value.astype(dtype)
         return feeds
 
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from .. import catalog
 from ..catalog.spec import ModelSpec
+from ..engine.batching import windows
 from ..engine.pipeline import Pipeline, PipelineRecipe, Task
 from ..engine.runner import ModelRunner, as_items, check_batch_size, check_text
 from ..engine.session import Provider, SessionConfig, as_provider_tuple
@@ -67,7 +68,16 @@ def session_config(
     graph_optimization: str,
     optimize: bool = False,
 ) -> SessionConfig:
-    if cuda and device is None and providers is None:
+    if device_ids is not None and not cuda:
+        raise ValueError("device_ids only applies with cuda=True")
+    if device_ids is not None and len(device_ids) > 1:
+        raise ValueError(
+            f"device_ids={list(device_ids)}: one device per model for now "
+            "(one worker per GPU is not implemented yet)"
+        )
+    if cuda and (device is not None or providers is not None):
+        raise ValueError("pass cuda=True, device= or providers=, not several of them")
+    if cuda:
         device = f"cuda:{device_ids[0]}" if device_ids else "cuda"
     return SessionConfig(
         providers=as_provider_tuple(providers),
@@ -207,12 +217,13 @@ class ModelBase:
         """``token_count``: tokens the pipeline reads for ``texts``, in batches."""
         reject_unknown(f"{type(self).__name__}.token_count()", kwargs, ("batch_size",))
         check_batch_size(batch_size)
-        items = [check_text(t, i) for i, t in enumerate(as_items(texts))]
         pipeline: Any = self._runner.pipeline()
-        return sum(
-            int(pipeline.token_count(items[start : start + batch_size], task))
-            for start in range(0, len(items), batch_size)
-        )
+        total, offset = 0, 0
+        for window in windows(as_items(texts), batch_size):
+            checked = [check_text(t, offset + i) for i, t in enumerate(window)]
+            offset += len(window)
+            total += int(pipeline.token_count(checked, task))
+        return total
 
     # -- catalogue -------------------------------------------------------------
     @classmethod
