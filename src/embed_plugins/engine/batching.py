@@ -7,9 +7,9 @@ where most of the speed over a fixed ``batch_size`` of padded rows comes from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +55,16 @@ def plan_batches(
         batches.append(order[start : start + rows])
         start += rows
     return batches
+
+
+def validated_windows(
+    items: Iterable[Any], size: int, validate: Callable[[Any, int], Any]
+) -> Iterator[list[Any]]:
+    """:func:`windows`, each item passed through ``validate(item, absolute index)``."""
+    offset = 0
+    for window in windows(items, size):
+        yield [validate(item, offset + i) for i, item in enumerate(window)]
+        offset += len(window)
 
 
 def windows(items: Iterable[T], size: int) -> Iterator[list[T]]:

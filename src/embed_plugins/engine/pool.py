@@ -36,7 +36,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from ..errors import WorkerError
-from .batching import windows
+from .batching import validated_windows
 from .pipeline import PipelineRecipe, Task
 from .session import default_threads
 
@@ -292,10 +292,7 @@ class WorkerPool:
         small input keeps every worker busy; the costliest chunks come first, so no
         worker is left finishing one big chunk alone at the end of a window.
         """
-        offset = 0
-        for raw in windows(items, window_items):
-            checked = [validate(item, offset + i) for i, item in enumerate(raw)]
-            offset += len(raw)
+        for checked in validated_windows(items, window_items, validate):
             sizes = [max(1, size_hint(item)) for item in checked]
             order = sorted(range(len(checked)), key=sizes.__getitem__)
             target = sum(sizes) / chunks_per_window

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 from ..errors import InputTypeError
-from .batching import windows
+from .batching import validated_windows
 from .pipeline import Pipeline, PipelineRecipe, Task
 from .pool import WorkerPool
 from .session import default_threads
@@ -142,15 +142,8 @@ class ModelRunner(Generic[Out]):
         self, items: Iterable[Any], batch_size: int, task: Task, validate: Validator
     ) -> Iterator[Out]:
         pipeline = self.pipeline()
-        offset = 0
-        for window in windows(items, max(4 * batch_size, 2048)):
-            checked = [validate(item, offset + i) for i, item in enumerate(window)]
-            offset += len(window)
-            yield from pipeline.process(checked, batch_size, task)
-
-    def run_one(self, items: Sequence[Any], batch_size: int, task: Task) -> list[Out]:
-        """Already validated items, in-process, as a list (the short-query path)."""
-        return list(self.pipeline().process(items, batch_size, task))
+        for window in validated_windows(items, max(4 * batch_size, 2048), validate):
+            yield from pipeline.process(window, batch_size, task)
 
     def close(self) -> None:
         """Stop the worker pool, if any (the in-process session stays usable)."""

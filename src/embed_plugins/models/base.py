@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from .. import catalog
 from ..catalog.spec import ModelSpec
-from ..engine.batching import windows
+from ..engine.batching import validated_windows
 from ..engine.pipeline import Pipeline, PipelineRecipe, Task
 from ..engine.runner import ModelRunner, as_items, check_batch_size, check_text
 from ..engine.session import Provider, SessionConfig, as_provider_tuple
@@ -218,12 +218,10 @@ class ModelBase:
         reject_unknown(f"{type(self).__name__}.token_count()", kwargs, ("batch_size",))
         check_batch_size(batch_size)
         pipeline: Any = self._runner.pipeline()
-        total, offset = 0, 0
-        for window in windows(as_items(texts), batch_size):
-            checked = [check_text(t, offset + i) for i, t in enumerate(window)]
-            offset += len(window)
-            total += int(pipeline.token_count(checked, task))
-        return total
+        return sum(
+            int(pipeline.token_count(window, task))
+            for window in validated_windows(as_items(texts), batch_size, check_text)
+        )
 
     # -- catalogue -------------------------------------------------------------
     @classmethod
