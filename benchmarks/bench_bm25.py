@@ -14,6 +14,8 @@ Timings (wall clock, ``time.perf_counter``), each repeated R times, interleaved:
 * ours, one pass with a *fresh* ``Bm25`` (its caches start empty: the honest
   number for indexing a corpus once);
 * ours, a second pass with the same instance (caches warm: a long-lived model);
+* ours through the public API, ``SparseTextEmbedding("Qdrant/bm25").embed``, a
+  fresh model each time (what a user switching from fastembed calls);
 * queries: the first 8 words of each text, ``query_embed`` / ``embed_queries``.
 
 The machine may be shared, so wall-clock and CPU time, best and median of the R
@@ -58,10 +60,28 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from embed_plugins import SparseTextEmbedding  # noqa: E402
 from embed_plugins.families.bm25 import Bm25  # noqa: E402
 
 DOC_PATTERNS = ("README*", "*.txt", "*.md", "*.markdown", "*.rst", "NEWS*", "FAQ*")
 STOPWORDS = ROOT / "src" / "embed_plugins" / "families" / "data" / "stopwords"
+#: --man: translated manual pages Debian ships, by directory name, and their BM25 language.
+MAN_LANGUAGES = {
+    "da": "danish",
+    "de": "german",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hu": "hungarian",
+    "it": "italian",
+    "nl": "dutch",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+ROFF_ESCAPE = re.compile(r"\\(?:f[A-Z0-9]|f\(..|f\[[^]]*\]|\(..|\[[^]]*\]|[-&e|^ c])")
 
 
 def pin_one_cpu() -> int | None:
@@ -82,39 +102,58 @@ def source_files() -> list[Path]:
     return files
 
 
-def paragraphs(files: list[Path], limit: int | None) -> list[str]:
+def read_text(path: Path) -> str | None:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path) as compressed:
+                raw = compressed.read()
+        else:
+            raw = path.read_bytes()
+        return raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError, EOFError):
+        return None
+
+
+def man_page_texts(code: str) -> list[str]:
+    """The translated manual pages under /usr/share/man/<code>, roff requests and escapes
+    removed (a request line ends a paragraph)."""
+    texts = []
+    for path in sorted(Path("/usr/share/man", code).glob("man*/*")):
+        text = read_text(path)
+        if text is None:
+            continue
+        lines = ["" if line[:1] in (".", "'") else line for line in text.splitlines()]
+        texts.append(
+            ROFF_ESCAPE.sub(lambda m: "-" if m.group(0) == "\\-" else "", "\n".join(lines))
+        )
+    return texts
+
+
+def paragraphs(texts: list[str], limit: int | None) -> list[str]:
     """Blank-line-separated paragraphs of mostly letters, 8 words or more, deduplicated."""
     seen: set[str] = set()
-    texts: list[str] = []
-    for path in files:
-        try:
-            if path.suffix == ".gz":
-                with gzip.open(path) as compressed:
-                    raw = compressed.read()
-            else:
-                raw = path.read_bytes()
-            text = raw.decode("utf-8")
-        except (OSError, UnicodeDecodeError, EOFError):
-            continue
+    kept: list[str] = []
+    for text in texts:
         for block in re.split(r"\n\s*\n", text):
             paragraph = " ".join(block.split())
             letters = sum(c.isalpha() for c in paragraph)
             wordy = len(paragraph.split()) >= 8 and letters > 0.6 * len(paragraph)
             if wordy and paragraph not in seen:
                 seen.add(paragraph)
-                texts.append(paragraph)
-    return texts[:limit]
+                kept.append(paragraph)
+    return kept[:limit]
 
 
-def fastembed_model(folder: Path) -> Any:
+def fastembed_model(folder: Path, language: str) -> Any:
     from fastembed.sparse.bm25 import Bm25 as FastembedBm25
 
-    shutil.copy(STOPWORDS / "english.txt", folder / "english.txt")
+    shutil.copy(STOPWORDS / f"{language}.txt", folder / f"{language}.txt")
     return FastembedBm25(
         "Qdrant/bm25",
         cache_dir=str(folder / "cache"),
         specific_model_path=str(folder),
         local_files_only=True,
+        language=language,
     )
 
 
@@ -144,6 +183,11 @@ def check_parity(ours: Bm25, theirs: Any, texts: list[str], queries: list[str]) 
         "max_abs_diff_vs_fastembed_float64": max_diff,
         "token_count_equal": ours.token_count(texts) == theirs.token_count(texts),
     }
+
+
+def drain(embed: Callable[[list[str]], Any], texts: list[str]) -> list[Any]:
+    """Every vector of a streaming ``embed`` call."""
+    return list(embed(texts))
 
 
 def timed(run: Callable[[], object]) -> tuple[float, float]:
@@ -189,32 +233,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="at most this many paragraphs")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bm25.json")
+    parser.add_argument(
+        "--man",
+        choices=sorted(MAN_LANGUAGES),
+        help="instead of English: the manual pages translated to this language",
+    )
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    language = MAN_LANGUAGES[args.man] if args.man else "english"
+    out = args.out or ROOT / "benchmarks" / "results" / (
+        f"bm25_{args.man}.json" if args.man else "bm25.json"
+    )
 
     cpu = pin_one_cpu()
-    files = source_files()
-    texts = paragraphs(files, args.limit)
+    if args.man:
+        sources = man_page_texts(args.man)
+        texts = paragraphs(sources, args.limit)
+    else:
+        files = source_files()
+        sources = [text for text in map(read_text, files) if text is not None]
+        texts = paragraphs(sources, args.limit)
     if not texts:
-        raise SystemExit("no English text found under /usr/share")
+        raise SystemExit(f"no {language} text found under /usr/share")
     queries = [" ".join(text.split()[:8]) for text in texts]
-    print(f"{len(texts)} paragraphs ({sum(map(len, texts)) / 1e6:.1f} MB) from {len(files)} files")
+    print(
+        f"{len(texts)} {language} paragraphs ({sum(map(len, texts)) / 1e6:.1f} MB) "
+        f"from {len(sources)} files"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
-        theirs = fastembed_model(Path(tmp))
-        parity = check_parity(Bm25(), theirs, texts, queries)
+        theirs = fastembed_model(Path(tmp), language)
+        parity = check_parity(Bm25(language=language), theirs, texts, queries)
         print(f"parity: {parity}")
         if parity["document_mismatches"] or parity["query_mismatches"]:
             raise SystemExit("vectors differ from fastembed: not timing")
 
         runs: dict[str, list[tuple[float, float]]] = {
-            key: [] for key in ("fastembed", "ours_fresh", "ours_warm", "fq", "oq_warm")
+            key: []
+            for key in ("fastembed", "ours_fresh", "ours_warm", "ours_public", "fq", "oq_warm")
         }
         for repeat in range(args.repeats):
             runs["fastembed"].append(timed(lambda: list(theirs.embed(texts))))
-            model = Bm25()
+            model = Bm25(language=language)
             runs["ours_fresh"].append(timed(partial(model.embed_documents, texts)))
             runs["ours_warm"].append(timed(partial(model.embed_documents, texts)))
+            public = SparseTextEmbedding("Qdrant/bm25", language=language)
+            runs["ours_public"].append(timed(partial(drain, public.embed, texts)))
             runs["fq"].append(timed(lambda: list(theirs.query_embed(queries))))
             runs["oq_warm"].append(timed(partial(model.embed_queries, queries)))
             print(
@@ -227,6 +291,7 @@ def main() -> None:
         "fastembed_documents": summary(runs["fastembed"], n),
         "ours_documents_fresh_model": summary(runs["ours_fresh"], n),
         "ours_documents_warm_model": summary(runs["ours_warm"], n),
+        "ours_documents_public_api_fresh_model": summary(runs["ours_public"], n),
         "fastembed_queries": summary(runs["fq"], n),
         "ours_queries_warm_model": summary(runs["oq_warm"], n),
     }
@@ -237,6 +302,12 @@ def main() -> None:
     ratios = {
         "documents_fresh_model": ratio("fastembed", "ours_fresh", 0),
         "documents_warm_model": ratio("fastembed", "ours_warm", 0),
+        "documents_public_api_fresh_model": ratio("fastembed", "ours_public", 0),
+        "documents_fresh_model_median": round(
+            statistics.median(t[0] for t in runs["fastembed"])
+            / statistics.median(t[0] for t in runs["ours_fresh"]),
+            2,
+        ),
         "queries_warm_model": ratio("fq", "oq_warm", 0),
         "documents_fresh_model_cpu": ratio("fastembed", "ours_fresh", 1),
         "documents_warm_model_cpu": ratio("fastembed", "ours_warm", 1),
@@ -245,6 +316,7 @@ def main() -> None:
     report = {
         "benchmark": "bm25 documents and queries, embed_plugins vs fastembed 0.9.1",
         "command": "python benchmarks/bench_bm25.py"
+        + (f" --man {args.man}" if args.man else "")
         + (f" --limit {args.limit}" if args.limit else "")
         + (f" --repeats {args.repeats}" if args.repeats != 3 else ""),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -262,14 +334,15 @@ def main() -> None:
             "characters": sum(map(len, texts)),
             "whitespace_chunks": sum(len(t.split()) for t in texts),
             "distinct_chunks": len({c for t in texts for c in t.split()}),
-            "source_files": len(files),
+            "language": language,
+            "source_files": len(sources),
         },
         "parity": parity,
         "results": results,
         "speedup": ratios,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
     r = results
     for kind in ("wall", "cpu"):
         key, suffix = f"per_s_best_{kind}", "" if kind == "wall" else "_cpu"
@@ -279,11 +352,17 @@ def main() -> None:
             f"(x{ratios['documents_fresh_model' + suffix]}), "
             f"ours warm {r['ours_documents_warm_model'][key]:.0f}/s "
             f"(x{ratios['documents_warm_model' + suffix]}); "
-            f"queries: fastembed {r['fastembed_queries'][key]:.0f}/s, "
+            + (
+                f"public API fresh {r['ours_documents_public_api_fresh_model'][key]:.0f}/s "
+                f"(x{ratios['documents_public_api_fresh_model']}); "
+                if kind == "wall"
+                else ""
+            )
+            + f"queries: fastembed {r['fastembed_queries'][key]:.0f}/s, "
             f"ours {r['ours_queries_warm_model'][key]:.0f}/s "
             f"(x{ratios['queries_warm_model' + suffix]})"
         )
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

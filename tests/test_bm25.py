@@ -15,6 +15,7 @@ import pytest
 
 from embed_plugins.errors import InvalidInputError
 from embed_plugins.families import bm25 as bm25_module
+from embed_plugins.families import bm25_scan
 from embed_plugins.families.bm25 import (
     SUPPORTED_LANGUAGES,
     Bm25,
@@ -283,6 +284,145 @@ def test_cache_generations(monkeypatch: pytest.MonkeyPatch) -> None:
         v.as_dict() == reference_document(model, t) for v, t in zip(first, texts, strict=True)
     )
     assert len(model._codes) <= 8 + 3 * 40  # one batch past the bound at most
+
+
+def all_words(keyed: bm25_scan.Keyed) -> np.ndarray:
+    return keyed.words(np.arange(keyed.keys.size))
+
+
+def test_scan_batch_runs() -> None:
+    """ASCII tokens and short non-ASCII runs are keyed by their bytes, the rest come back as
+    original strings, long ASCII runs past the limit are dropped."""
+    long_word = "Überweisungsempfängerkontonummern"  # 35 bytes in UTF-8
+    texts = [
+        "Hello, World_x 3.14",
+        "",
+        "Café naïve OK",
+        "a" * 40 + " " + "b" * 50 + " " + "c" * 33,
+        "\ud800lone sur",
+        long_word,
+    ]
+    scan = bm25_scan.scan_batch(texts, key_limit=40, drop_above=40)
+    tokens = bm25_scan.strings_of_words(all_words(scan.tokens), ascii_only=True)
+    assert list(zip(tokens, scan.tokens.texts.tolist(), strict=True)) == [
+        ("hello", 0),
+        ("world_x", 0),
+        ("3", 0),
+        ("14", 0),
+        ("ok", 2),
+        ("sur", 4),
+    ]
+    runs = bm25_scan.strings_of_words(all_words(scan.runs), ascii_only=False)
+    assert list(zip(runs, scan.runs.texts.tolist(), strict=True)) == [
+        ("Café", 2),  # original bytes: case mapping is the Unicode rules' job
+        ("naïve", 2),
+        ("\ud800lone", 4),  # a lone surrogate survives the byte round trip
+    ]
+    assert list(zip(scan.chunks, scan.chunk_texts.tolist(), strict=True)) == [
+        ("a" * 40, 3),  # longer than a key, not over the limit
+        ("c" * 33, 3),
+        (long_word, 5),  # non-ASCII, longer than a key
+    ]
+    # the 50 b's are over the limit: dropped.  Keys of runs over 8 bytes are a mix.
+    short = bm25_scan.scan_batch(["abcdefghij abc"], key_limit=10, drop_above=10)
+    assert bm25_scan.strings_of_words(all_words(short.tokens), ascii_only=True) == [
+        "abcdefghij",
+        "abc",
+    ]
+    assert short.tokens.keys[1] == int.from_bytes(b"abc", "little")
+    assert short.tokens.keys[0] == bm25_scan.mix_words(all_words(short.tokens)[:1])[0]
+    assert bm25_scan.scan_batch(["abcdefghij"], key_limit=9, drop_above=9).chunks == []
+
+
+@pytest.mark.parametrize("language", ["english", "russian"])
+def test_key_collisions_are_never_merged(monkeypatch: pytest.MonkeyPatch, language: str) -> None:
+    """Runs of 9-32 bytes are keyed by a hash of their bytes.  With that hash forced to one
+    value, every clash is caught (within a batch and against the key table) and those runs
+    take the string path: the vectors do not change."""
+    texts = [
+        "internationalisation documentation configuration Documentation",
+        "configurations documentation dependencies dependency x",
+        "approximately approximate documentations",
+        "справочной страницы СПРАВОЧНОЙ описание описании ключевого",
+    ] * 4
+    expected = Bm25(language).embed_documents(texts)
+
+    def one_key(words: np.ndarray) -> np.ndarray:
+        return np.full(words.shape[0], 5, dtype=np.uint64)
+
+    monkeypatch.setattr(bm25_scan, "mix_words", one_key)
+    model = Bm25(language)
+    first = model.embed_documents(texts)
+    second = model.embed_documents(texts[::-1])[::-1]  # the tables now hold the key: clashes
+    assert first == expected
+    assert second == expected
+    for vector, text in zip(first, texts, strict=True):
+        assert vector.as_dict() == reference_document(model, text)
+    for table in (model._keyed_tokens, model._keyed_runs):
+        assert int(np.count_nonzero(table.keys == 5)) == 1
+
+
+def test_key_table_and_batch_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full key tables start afresh; batches are cut by characters too: same vectors."""
+    texts = [f"word{i} tokenisation{i % 7} the Quick-{i} café{i % 3} Ωμέγα{i}" for i in range(60)]
+    texts += ["x" * 5000, *TRICKY]
+    expected = [Bm25().embed_documents([text])[0] for text in texts]  # the plain-Python path
+    monkeypatch.setattr(bm25_module, "_MAX_KEYED", 5)
+    monkeypatch.setattr(bm25_module, "_BATCH_CHARS", 300)
+    model = Bm25()
+    seen: list[int] = []
+    real_batch_codes = model._batch_codes
+
+    def batch_codes(batch: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        seen.append(len(batch))
+        return real_batch_codes(batch)
+
+    monkeypatch.setattr(model, "_batch_codes", batch_codes)
+    assert model.embed_documents(texts) == expected
+    assert model.embed_documents(texts) == expected
+    assert len(seen) > 2 * 3 and 1 in seen  # many batches; the 5,000-character text alone
+    assert len(model._keyed_tokens) <= 5 + 300  # one batch past the bound at most
+    assert len(model._keyed_runs) <= 5 + 300
+
+
+def random_runs_texts() -> list[str]:
+    """Seeded random words of 1-45 characters, ASCII or not, cased, glued by separators:
+    tokens (<= 32 bytes), chunks (33-40), dropped runs (> 40), short and long non-ASCII
+    runs, words repeated across batches and calls."""
+    rng = np.random.default_rng(11)
+    letters = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+    accented = list("éüßçñøΣσςİıЖжЯя中文ä")
+    separators = [" ", " ", " ", ", ", ".", "-", "'", "\n", "\u00a0", "—", "…", "\t"]
+    vocabulary = []
+    for _ in range(400):
+        size = int(rng.integers(1, 46))
+        pool = letters if rng.random() < 0.8 else letters + accented
+        vocabulary.append("".join(rng.choice(pool, size=size)))
+    return [
+        "".join(
+            str(rng.choice(vocabulary)) + str(rng.choice(separators))
+            for _ in range(int(rng.integers(0, 40)))
+        )
+        for _ in range(300)
+    ]
+
+
+def test_batch_path_on_random_runs_of_every_kind() -> None:
+    """The batch path agrees with the rules on runs of every kind the scanner tells apart."""
+    texts = random_runs_texts()
+    model = Bm25()
+    for vectors in (model.embed_documents(texts), model.embed_documents(texts[::-1])[::-1]):
+        for vector, text in zip(vectors, texts, strict=True):
+            assert vector.as_dict() == reference_document(model, text), text
+    for query, text in zip(model.embed_queries(texts), texts, strict=True):
+        assert query.indices.tolist() == sorted({token_id(s) for s in model.tokenize(text)})
+
+
+def test_surrogates_and_controls_in_batches() -> None:
+    texts = ["a\ud800b c\udfffd", "\x00nul\x00byte \x1cfile\x1dsep", "\ud83d\ude00 smile"] * 4
+    model = Bm25()
+    for vector, text in zip(model.embed_documents(texts), texts, strict=True):
+        assert vector.as_dict() == reference_document(model, text)
 
 
 # --------------------------------------------------------------------------- index / hash
@@ -610,6 +750,12 @@ def test_parity_with_fastembed_random_text(tmp_path: Path) -> None:
     words = ["the", "The", "ΑΣ", "ΑΣ.", "Σ", "ΣΑΣ.Β", "İ", "İİ.", "don't", "a_b", "_", "3.14"]
     texts += [" ".join(rng.choice(words, size=int(rng.integers(0, 9)))) for _ in range(500)]
     assert_same_as_fastembed(Bm25(), fastembed_bm25(tmp_path, "english"), texts)
+
+
+@pytest.mark.usefixtures("offline")
+def test_parity_with_fastembed_random_runs(tmp_path: Path) -> None:
+    pytest.importorskip("fastembed")
+    assert_same_as_fastembed(Bm25(), fastembed_bm25(tmp_path, "english"), random_runs_texts())
 
 
 @pytest.mark.usefixtures("offline")

@@ -84,20 +84,36 @@ Where we differ from fastembed 0.9.1, on purpose
 Speed
 -----
 
-fastembed does per-token Python work.  Here a document is split once with
-``str.split`` (whitespace is a token boundary under rule 1, so nothing
-changes), and each whitespace-separated chunk (``"dog."``, ``"(the"``) is
-looked up in a per-instance dictionary that maps it straight to its index, to
-"nothing kept", or to a code for a short list of indices (``"3.14"``).  Only
-chunks never seen before go through the rules above, in bulk: one regular
-expression pass over all of a batch's new chunks, one ``stem_words`` call and
-one vectorised hash for its new tokens.  Counting, document lengths and
-weights for a batch of texts are one ``np.unique`` over packed
-``(text, index)`` keys and one numpy expression; calls with a handful of texts
-(a search query) take a plain-Python path instead, as numpy's fixed costs
-would dominate.  The caches are bounded: two generations each, the older one
-dropped when the younger fills up, so frequent chunks stay and memory does not
-grow without limit (some tens of MB at most).
+fastembed does Python work per token.  Here a batch of texts (up to 1,024
+texts and about 1 MB) is handled as a whole, by :mod:`.bm25_scan`:
+
+* It joins the batch, UTF-8 encodes it and applies rule 1 for ASCII as a byte
+  table (``bytes.translate``), then finds the runs between ASCII separators
+  with numpy.  A run of at most 32 bytes is identified by its bytes (read as
+  four uint64 words; a 64-bit key to sort and search by, with the words
+  compared too, so a key collision can never merge two runs).
+* An ASCII run is exactly one token.  The batch's distinct tokens (one sort)
+  are looked up in a per-instance key table (``searchsorted``); only tokens
+  never seen before are decoded and go through rules 2, 3 and 6 in bulk: one
+  ``stem_words`` call and one vectorised hash.
+* A run with a non-ASCII character needs the Unicode rules (word boundaries,
+  case mapping).  It is resolved once, as a string, by the chunk path below,
+  and its code is then kept in a second key table under its original bytes.
+* *Chunks* -- longer runs, and runs whose key clashed -- go through a
+  per-instance dictionary that maps a chunk straight to its index, to
+  "nothing kept", or to a code for a short list of indices (``"naïve—ok"``).
+  New chunks go through the rules in bulk (one regular expression pass).
+* Counting, document lengths and weights are one ``np.unique`` over packed
+  ``(text, index)`` keys and one numpy expression; the vectors of a batch are
+  read-only views of its two result arrays.
+
+Calls with a handful of texts (a search query) take a plain-Python path over
+the chunk dictionary instead, as numpy's fixed costs would dominate.  The
+caches are bounded: the chunk and token dictionaries have two generations
+each, the older one dropped when the younger fills up (frequent entries stay),
+and the key tables start afresh past 262,144 entries; memory stays at some tens
+of MB at most.  ``python benchmarks/bench_bm25.py`` measures the speed against
+fastembed.
 """
 
 from __future__ import annotations
@@ -105,20 +121,22 @@ from __future__ import annotations
 import math
 import re
 import string
-import struct
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from itertools import chain, compress, repeat
 from operator import not_
 
 import numpy as np
+import numpy.typing as npt
 from py_rust_stemmers import SnowballStemmer
 
 from embed_plugins.errors import InvalidInputError
 from embed_plugins.results import SPARSE_INDEX_DTYPE, SPARSE_VALUE_DTYPE, SparseVector
+
+from .bm25_scan import Keyed, KeyTable, scan_batch, strings_of_words, unique_keys
+from .murmur3 import murmurhash3_32, murmurhash3_32_many, token_id, token_ids_many
 
 __all__ = [
     "DEFAULT_AVG_LEN",
@@ -195,125 +213,18 @@ _UNSEEN = -(1 << 62)  # lookup default: not in the cache
 _MAX_CACHED_CHUNKS = 1 << 17
 _MAX_CACHED_CHARS = 1 << 22
 _MAX_CACHED_TOKENS = 1 << 17
-# Documents per numpy pass (bounds the memory of one pass, not the result).  Calls with at
-# most _SMALL_CALL texts (a search query) skip numpy, whose fixed costs would dominate.
-_BATCH_DOCS = 512
+# The key tables (bm25_scan.KeyTable, 48 bytes an entry) start afresh past this size; their
+# entries are rebuilt from the token and chunk caches.
+_MAX_KEYED = 1 << 18
+# Documents and characters per numpy pass (bound the memory of one pass, not the result).
+# Calls with at most _SMALL_CALL texts (a search query) skip numpy, whose fixed costs would
+# dominate.
+_BATCH_DOCS = 1024
+_BATCH_CHARS = 1 << 20
 _SMALL_CALL = 8
 
-_MASK32 = 0xFFFFFFFF
-_MAX_VECTOR_HASH_BYTES = 256
-
-
-# --------------------------------------------------------------------------- hashing
-
-
-def murmurhash3_32(data: bytes, seed: int = 0) -> int:
-    """MurmurHash3 x86 32-bit of ``data`` as an unsigned int in ``[0, 2**32)``.
-
-    Pure Python; the reference algorithm of Austin Appleby's ``MurmurHash3.cpp``
-    (blocks read little-endian, as on x86).  ``mmh3.hash(data, seed,
-    signed=False)`` gives the same number.
-    """
-    length = len(data)
-    h = seed & _MASK32
-    nblocks = length >> 2
-    if nblocks:
-        for k in struct.unpack_from(f"<{nblocks}I", data):
-            k = (k * 0xCC9E2D51) & _MASK32
-            k = ((k << 15) | (k >> 17)) & _MASK32
-            k = (k * 0x1B873593) & _MASK32
-            h ^= k
-            h = ((h << 13) | (h >> 19)) & _MASK32
-            h = (h * 5 + 0xE6546B64) & _MASK32
-    tail = length & 3
-    if tail:
-        k = int.from_bytes(data[length - tail :], "little")
-        k = (k * 0xCC9E2D51) & _MASK32
-        k = ((k << 15) | (k >> 17)) & _MASK32
-        k = (k * 0x1B873593) & _MASK32
-        h ^= k
-    h ^= length
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & _MASK32
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & _MASK32
-    h ^= h >> 16
-    return h
-
-
-def murmurhash3_32_many(items: Sequence[bytes], seed: int = 0) -> np.ndarray:
-    """:func:`murmurhash3_32` of many byte strings at once, as uint32.
-
-    Vectorised with numpy over the items (uint32 arithmetic wraps like the C
-    code); items longer than 256 bytes, which would make the padded block
-    matrix large, go through :func:`murmurhash3_32` one by one.
-    """
-    out = np.empty(len(items), dtype=np.uint32)
-    lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
-    long_items = np.flatnonzero(lengths > _MAX_VECTOR_HASH_BYTES)
-    for i in long_items.tolist():
-        out[i] = murmurhash3_32(items[i], seed)
-    if long_items.size:
-        short_items = np.flatnonzero(lengths <= _MAX_VECTOR_HASH_BYTES)
-        out[short_items] = _murmurhash3_32_short([items[i] for i in short_items.tolist()], seed)
-    else:
-        out[:] = _murmurhash3_32_short(items, seed)
-    return out
-
-
-def _murmurhash3_32_short(items: Sequence[bytes], seed: int) -> np.ndarray:
-    count = len(items)
-    if count == 0:
-        return np.zeros(0, dtype=np.uint32)
-    lengths = np.fromiter(map(len, items), dtype=np.int64, count=count)
-    width = int(lengths.max()) // 4 + 1  # whole blocks plus one word for the tail
-    buffer = np.zeros((count, width * 4), dtype=np.uint8)
-    data = np.frombuffer(b"".join(items), dtype=np.uint8)
-    rows = np.repeat(np.arange(count), lengths)
-    cols = np.arange(data.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    buffer[rows, cols] = data
-    words = buffer.view("<u4")  # (count, width) little-endian blocks, zero-padded
-    nblocks = lengths // 4
-    c1, c2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
-    r13, r15, r16, r17, r19 = (np.uint32(n) for n in (13, 15, 16, 17, 19))
-    h = np.full(count, seed & _MASK32, dtype=np.uint32)
-    with np.errstate(over="ignore"):
-        for j in range(width - 1):
-            k = words[:, j] * c1
-            k = ((k << r15) | (k >> r17)) * c2
-            mixed = h ^ k
-            mixed = ((mixed << r13) | (mixed >> r19)) * np.uint32(5) + np.uint32(0xE6546B64)
-            h = np.where(nblocks > j, mixed, h)
-        # The 1-3 tail bytes sit in word nblocks, zero above them (a zero word when no tail).
-        k = words[np.arange(count), nblocks] * c1
-        k = ((k << r15) | (k >> r17)) * c2
-        h = np.where(lengths & 3, h ^ k, h)
-        h ^= lengths.astype(np.uint32)
-        h ^= h >> r16
-        h *= np.uint32(0x85EBCA6B)
-        h ^= h >> np.uint32(13)
-        h *= np.uint32(0xC2B2AE35)
-        h ^= h >> r16
-    return h
-
-
-def token_ids_many(stems: Sequence[str]) -> np.ndarray:
-    """:func:`token_id` of many stems at once, as int64."""
-    encoded = list(map(str.encode, stems))  # UTF-8
-    hashes = murmurhash3_32_many(encoded).astype(np.int64)
-    return np.where(hashes < 0x80000000, hashes, 0x100000000 - hashes)
-
-
-@lru_cache(maxsize=1 << 16)
-def token_id(stem: str) -> int:
-    """The sparse index of ``stem``: ``abs`` of its signed MurmurHash3 (seed 0).
-
-    Equals fastembed 0.9.1's ``Bm25.compute_token_id``, ``abs(mmh3.hash(stem))``,
-    for every stem; the range is ``[0, 2**31]``.
-    """
-    h = murmurhash3_32(stem.encode("utf-8"))
-    # Signed reading is h - 2**32 for h >= 2**31; its absolute value is 2**32 - h.
-    return h if h < 0x80000000 else 0x100000000 - h
+Int64Array = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 # --------------------------------------------------------------------------- weights
@@ -428,6 +339,8 @@ def _check_texts(texts: object, what: str) -> list[str]:
     if not isinstance(texts, Iterable):
         raise InvalidInputError(f"{what} must be a sequence of str, got {type(texts).__name__}")
     texts = list(texts)
+    if set(map(type, texts)) <= {str}:  # the common case, checked in C
+        return texts
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise InvalidInputError(
@@ -488,6 +401,8 @@ class Bm25:
             self.language = _check_language(language)
             self._stemmer = SnowballStemmer(self.language)
             self._stopwords = load_stopwords(self.language)
+        # ASCII tokens that rule 2 drops, given the scanner's length check: see _ascii_token_codes
+        self._drop_if_ascii = self._stopwords | {"_"}
         self.k = float(k)
         self.b = float(b)
         self.avg_len = float(avg_len)
@@ -501,6 +416,9 @@ class Bm25:
         # lower-cased token -> index | _DROP (young and old generation)
         self._token_ids: dict[str, int] = {}
         self._old_token_ids: dict[str, int] = {}
+        # ASCII token bytes -> index | _DROP; non-ASCII run bytes -> chunk code (see bm25_scan)
+        self._keyed_tokens = KeyTable()
+        self._keyed_runs = KeyTable()
 
     def __repr__(self) -> str:
         return (
@@ -621,19 +539,16 @@ class Bm25:
             self._old_codes, self._codes = self._codes, {}
             self._multi = _MultiTable()
             self._cached_chars = 0
+            self._keyed_runs = KeyTable()  # its multi codes pointed into the dropped table
         if len(self._token_ids) > _MAX_CACHED_TOKENS:
             self._old_token_ids, self._token_ids = self._token_ids, {}
+        if len(self._keyed_tokens) > _MAX_KEYED:
+            self._keyed_tokens = KeyTable()
+        if len(self._keyed_runs) > _MAX_KEYED:
+            self._keyed_runs = KeyTable()
 
-    def _chunk_codes(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
-        """Codes of every chunk of ``texts``, concatenated, and each text's chunk count."""
-        self._age_caches()
-        chunks: list[str] = []
-        lengths: list[int] = []
-        extend, append = chunks.extend, lengths.append
-        for text in texts:
-            split = text.split()
-            extend(split)
-            append(len(split))
+    def _chunk_codes(self, chunks: list[str]) -> Int64Array:
+        """The code of every chunk (an index, ``_DROP`` or a multi code), via the chunk cache."""
         codes_dict = self._codes
         codes = np.fromiter(
             map(codes_dict.get, chunks, repeat(_UNSEEN)), dtype=np.int64, count=len(chunks)
@@ -647,35 +562,99 @@ class Bm25:
                 dtype=np.int64,
                 count=int(np.count_nonzero(unseen)),
             )
-        return codes, lengths
+        return codes
+
+    def _ascii_token_codes(self, tokens: list[str]) -> Int64Array:
+        """The index (or ``_DROP``) of each distinct new ASCII token: rules 2, 3 and 6 in bulk.
+
+        These tokens are lower-cased and within the length limit already (the
+        scanner saw to both), and ``_`` is the one ASCII word character that is
+        punctuation, so of rule 2 only the stopwords and ``_`` remain.  No token
+        cache: the key table holds the result.
+        """
+        dropped = np.fromiter(
+            map(self._drop_if_ascii.__contains__, tokens), dtype=np.bool_, count=len(tokens)
+        )
+        codes = np.full(len(tokens), _DROP, dtype=np.int64)
+        kept = list(compress(tokens, map(not_, dropped.tolist())))
+        if kept:
+            stems = kept if self._stemmer is None else self._stemmer.stem_words(kept)
+            ids = token_ids_many(stems)
+            ids[np.fromiter(map(len, stems), dtype=np.int64, count=len(stems)) == 0] = _DROP
+            codes[~dropped] = ids
+        return codes
+
+    def _keyed_codes(
+        self,
+        table: KeyTable,
+        keyed: Keyed,
+        resolve: Callable[[list[str]], Int64Array],
+        ascii_only: bool,
+    ) -> tuple[Int64Array, BoolArray]:
+        """Codes of the runs in ``keyed``, via ``table``; runs not in it are decoded and
+        ``resolve``-d (then added).  Also returns where a key clashed (see :mod:`.bm25_scan`):
+        those runs' codes are not valid, and they must take the chunk path."""
+        unique, first, inverse, clash = unique_keys(keyed)
+        words = keyed.words(first)
+        codes, found, clash_in_table = table.lookup(unique, words)
+        missing = np.flatnonzero(~(found | clash_in_table))
+        if missing.size:
+            new_codes = resolve(strings_of_words(words[missing], ascii_only))
+            codes[missing] = new_codes
+            table.add(unique[missing], words[missing], new_codes)
+        return codes[inverse], clash | clash_in_table[inverse]
+
+    def _batch_codes(self, texts: Sequence[str]) -> tuple[Int64Array, Int64Array]:
+        """Every kept token of ``texts`` as ``(index, text number)`` arrays (rules 1-3, 6)."""
+        self._age_caches()
+        scan = scan_batch(texts, self.token_max_length, self.token_max_length)
+        chunks, chunk_texts = scan.chunks, scan.chunk_texts
+        parts: list[tuple[Int64Array, Int64Array]] = []
+        for table, keyed, resolve, ascii_only in (
+            (self._keyed_tokens, scan.tokens, self._ascii_token_codes, True),
+            (self._keyed_runs, scan.runs, self._chunk_codes, False),
+        ):
+            if keyed.keys.size == 0:
+                continue
+            codes, clash = self._keyed_codes(table, keyed, resolve, ascii_only)
+            if clash.any():  # hash collisions: these runs' own strings take the chunk path
+                chunks = chunks + strings_of_words(keyed.words(np.flatnonzero(clash)), ascii_only)
+                chunk_texts = np.concatenate((chunk_texts, keyed.texts[clash]))
+                codes, text_of = codes[~clash], keyed.texts[~clash]
+            else:
+                text_of = keyed.texts
+            parts.append((codes, text_of))
+        if chunks:
+            parts.append((self._chunk_codes(chunks), chunk_texts))
+        if not parts:
+            return chunk_texts[:0], chunk_texts[:0]
+        codes = np.concatenate([codes for codes, _ in parts])
+        text_of = np.concatenate([text_of for _, text_of in parts])
+        multi = np.flatnonzero(codes <= _FIRST_MULTI)
+        if multi.size:  # runs such as "naïve—ok" or "3,14" stand for several indices
+            extra, counts = self._multi.expand(_FIRST_MULTI - codes[multi])
+            codes = np.concatenate((codes, extra))
+            text_of = np.concatenate((text_of, np.repeat(text_of[multi], counts)))
+        kept = codes >= 0
+        return codes[kept], text_of[kept]
 
     def _unique_counts(
         self, texts: Sequence[str]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array]:
         """For a batch: sorted ``(text, index)`` pairs, their counts, per-text sizes and lengths.
 
         Returns ``(indices, tf, sizes, doc_lens)``: ``indices`` and ``tf`` hold every
         text's distinct indices (ascending) and term frequencies back to back,
         ``sizes[t]`` how many belong to text ``t``, ``doc_lens[t]`` its length (rule 4).
         """
-        codes, lengths = self._chunk_codes(texts)
-        ntexts = len(lengths)
-        text_of = np.repeat(np.arange(ntexts, dtype=np.int64), lengths)
-        multi = codes <= _FIRST_MULTI
-        if multi.any():  # chunks such as "3.14" or "e-mail" stand for several indices
-            positions = np.flatnonzero(multi)
-            extra_codes, extra_counts = self._multi.expand(_FIRST_MULTI - codes[positions])
-            codes = np.concatenate((codes, extra_codes))
-            text_of = np.concatenate((text_of, np.repeat(text_of[positions], extra_counts)))
-        kept = codes >= 0
-        codes, text_of = codes[kept], text_of[kept]
+        codes, text_of = self._batch_codes(texts)
+        ntexts = len(texts)
         # Indices are < 2**32, so (text, index) packs into one int64 that sorts text-major.
         keys, tf = np.unique((text_of << 32) | codes, return_counts=True)
-        key_texts = keys >> 32
         return (
             keys & 0xFFFFFFFF,
             tf,
-            np.bincount(key_texts, minlength=ntexts),
+            np.bincount(keys >> 32, minlength=ntexts),
             np.bincount(text_of, minlength=ntexts),
         )
 
@@ -724,8 +703,8 @@ class Bm25:
             return [self._document_one(text) for text in checked]
         k, b, avg_len = self.k, self.b, self.avg_len
         vectors: list[SparseVector] = []
-        for first in range(0, len(checked), _BATCH_DOCS):
-            indices, tf, sizes, doc_lens = self._unique_counts(checked[first : first + _BATCH_DOCS])
+        for batch in _batches(checked):
+            indices, tf, sizes, doc_lens = self._unique_counts(batch)
             tf_f = tf.astype(np.float64)
             lens_f = np.repeat(doc_lens.astype(np.float64), sizes)
             # bm25_weights' expression, element-wise: the same float64 operations in the same order.
@@ -742,8 +721,8 @@ class Bm25:
             self._age_caches()
             return [self._query_one(text) for text in checked]
         vectors: list[SparseVector] = []
-        for first in range(0, len(checked), _BATCH_DOCS):
-            indices, _, sizes, _ = self._unique_counts(checked[first : first + _BATCH_DOCS])
+        for batch in _batches(checked):
+            indices, _, sizes, _ = self._unique_counts(batch)
             values = np.ones(indices.size, dtype=SPARSE_VALUE_DTYPE)
             vectors.extend(_split_vectors(indices, values, sizes))
         return vectors
@@ -798,16 +777,34 @@ class _MultiTable:
         return self._flat[np.repeat(self._offsets[numbers], counts) + within], counts
 
 
+def _batches(texts: list[str]) -> Iterator[list[str]]:
+    """``texts`` in batches of at most ``_BATCH_DOCS`` texts and (unless one text is longer)
+    ``_BATCH_CHARS`` characters, which bounds the memory of one numpy pass."""
+    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+    first, consumed = 0, 0
+    while first < len(texts):
+        fits = int(np.searchsorted(ends, consumed + _BATCH_CHARS, side="right"))
+        end = min(max(fits, first + 1), first + _BATCH_DOCS, len(texts))
+        yield texts[first:end]
+        first, consumed = end, int(ends[end - 1])
+
+
 def _split_vectors(
-    indices: np.ndarray, values: np.ndarray, sizes: np.ndarray
+    indices: Int64Array, values: npt.NDArray[np.float32], sizes: Int64Array
 ) -> list[SparseVector]:
-    """Cut batch-wide arrays (each text's run sorted, distinct) into one vector per text."""
-    vectors: list[SparseVector] = []
-    start = 0
-    for end in np.cumsum(sizes).tolist():
-        vectors.append(_frozen_vector(indices[start:end].copy(), values[start:end].copy()))
-        start = end
-    return vectors
+    """Cut batch-wide arrays (each text's run sorted, distinct) into one vector per text.
+
+    The vectors are read-only views of the two batch arrays (copying each piece
+    would cost more than the rest of a short document's embedding); a kept
+    vector keeps its batch's arrays alive, a few hundred kB at most.
+    """
+    indices.setflags(write=False)
+    values.setflags(write=False)
+    ends = np.cumsum(sizes).tolist()
+    pieces = list(map(slice, [0, *ends[:-1]], ends))
+    return list(
+        map(SparseVector, map(indices.__getitem__, pieces), map(values.__getitem__, pieces))
+    )
 
 
 def _frozen_vector(indices: np.ndarray, values: np.ndarray) -> SparseVector:
