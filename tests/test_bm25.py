@@ -302,7 +302,7 @@ def test_scan_batch_runs() -> None:
         "\ud800lone sur",
         long_word,
     ]
-    scan = bm25_scan.scan_batch(texts, key_limit=40, drop_above=40)
+    scan = bm25_scan.scan_batch(texts, token_max_length=40)
     tokens = bm25_scan.strings_of_words(all_words(scan.tokens), ascii_only=True)
     assert list(zip(tokens, scan.tokens.texts.tolist(), strict=True)) == [
         ("hello", 0),
@@ -324,31 +324,40 @@ def test_scan_batch_runs() -> None:
         (long_word, 5),  # non-ASCII, longer than a key
     ]
     # the 50 b's are over the limit: dropped.  Keys of runs over 8 bytes are a mix.
-    short = bm25_scan.scan_batch(["abcdefghij abc"], key_limit=10, drop_above=10)
+    short = bm25_scan.scan_batch(["abcdefghij abc"], token_max_length=10)
     assert bm25_scan.strings_of_words(all_words(short.tokens), ascii_only=True) == [
         "abcdefghij",
         "abc",
     ]
     assert short.tokens.keys[1] == int.from_bytes(b"abc", "little")
     assert short.tokens.keys[0] == bm25_scan.mix_words(all_words(short.tokens)[:1])[0]
-    assert bm25_scan.scan_batch(["abcdefghij"], key_limit=9, drop_above=9).chunks == []
+    assert bm25_scan.scan_batch(["abcdefghij"], token_max_length=9).chunks == []
 
 
 @pytest.mark.parametrize("language", ["english", "russian"])
-def test_key_collisions_are_never_merged(monkeypatch: pytest.MonkeyPatch, language: str) -> None:
+@pytest.mark.parametrize(
+    "forced",
+    [b"\x05", b"abc", "ЖЖ".encode()],
+    ids=["no-run-has-it", "short-ascii-run", "short-cyrillic-run"],
+)
+def test_key_collisions_are_never_merged(
+    monkeypatch: pytest.MonkeyPatch, language: str, forced: bytes
+) -> None:
     """Runs of 9-32 bytes are keyed by a hash of their bytes.  With that hash forced to one
-    value, every clash is caught (within a batch and against the key table) and those runs
-    take the string path: the vectors do not change."""
+    value -- also the key of a real short run, so long and short runs meet in both orders --
+    every clash is caught (within a batch and against the key tables) and those runs take
+    the string path: the vectors do not change."""
     texts = [
-        "internationalisation documentation configuration Documentation",
-        "configurations documentation dependencies dependency x",
-        "approximately approximate documentations",
-        "справочной страницы СПРАВОЧНОЙ описание описании ключевого",
+        "internationalisation documentation configuration Documentation abc",
+        "configurations documentation dependencies dependency x ЖЖ",
+        "abc approximately approximate documentations",
+        "справочной страницы СПРАВОЧНОЙ описание описании ключевого ЖЖ abc",
     ] * 4
     expected = Bm25(language).embed_documents(texts)
+    key = int.from_bytes(forced, "little")
 
     def one_key(words: np.ndarray) -> np.ndarray:
-        return np.full(words.shape[0], 5, dtype=np.uint64)
+        return np.full(words.shape[0], key, dtype=np.uint64)
 
     monkeypatch.setattr(bm25_scan, "mix_words", one_key)
     model = Bm25(language)
@@ -359,7 +368,7 @@ def test_key_collisions_are_never_merged(monkeypatch: pytest.MonkeyPatch, langua
     for vector, text in zip(first, texts, strict=True):
         assert vector.as_dict() == reference_document(model, text)
     for table in (model._keyed_tokens, model._keyed_runs):
-        assert int(np.count_nonzero(table.keys == 5)) == 1
+        assert int(np.count_nonzero(table.keys == key)) == 1
 
 
 def test_key_table_and_batch_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -458,6 +467,14 @@ MURMUR_VECTORS = [
 def test_murmurhash3_reference_vectors(data: bytes, seed: int, expected: int) -> None:
     assert murmurhash3_32(data, seed) == expected
     assert int(murmurhash3_32_many([data], seed)[0]) == expected
+
+
+def test_murmurhash3_many_takes_bytes_like_items_only() -> None:
+    items = [bytearray(b"A"), memoryview(b"abcdef"), b"xyz"]
+    assert murmurhash3_32_many(items).tolist() == [murmurhash3_32(bytes(i)) for i in items]
+    for bad in (["ab"], [5], [b"x", None]):
+        with pytest.raises(TypeError, match="bytes-like"):
+            murmurhash3_32_many(bad)  # type: ignore[arg-type]
 
 
 def test_murmurhash3_many_matches_scalar() -> None:

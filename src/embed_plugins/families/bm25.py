@@ -85,7 +85,7 @@ Speed
 -----
 
 fastembed does Python work per token.  Here a batch of texts (up to 1,024
-texts and about 1 MB) is handled as a whole, by :mod:`.bm25_scan`:
+texts and about a million characters) is handled as a whole, by :mod:`.bm25_scan`:
 
 * It joins the batch, UTF-8 encodes it and applies rule 1 for ASCII as a byte
   table (``bytes.translate``), then finds the runs between ASCII separators
@@ -607,7 +607,7 @@ class Bm25:
     def _batch_codes(self, texts: Sequence[str]) -> tuple[Int64Array, Int64Array]:
         """Every kept token of ``texts`` as ``(index, text number)`` arrays (rules 1-3, 6)."""
         self._age_caches()
-        scan = scan_batch(texts, self.token_max_length, self.token_max_length)
+        scan = scan_batch(texts, self.token_max_length)
         chunks, chunk_texts = scan.chunks, scan.chunk_texts
         parts: list[tuple[Int64Array, Int64Array]] = []
         for table, keyed, resolve, ascii_only in (

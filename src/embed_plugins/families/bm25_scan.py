@@ -10,21 +10,22 @@ under the Unicode rules as well (ASCII punctuation and whitespace are never
 past one, so cutting there changes nothing.  A run is then one of:
 
 * an **ASCII token** (:attr:`BatchScan.tokens`): ASCII only and at most
-  ``min(32, key_limit)`` bytes.  It is exactly one token, lower-cased by the
+  ``min(32, token_max_length)`` bytes.  It is exactly one token, lower-cased by the
   table, and its bytes are its identity;
 * a **keyed run** (:attr:`BatchScan.runs`): it holds a byte of 0x80 or more
   and is at most 32 bytes long.  Its word boundaries, case mapping and filters
   need the Unicode rules, so the caller resolves it as a string once; after
   that its original (untranslated) bytes identify it;
-* **dropped**: ASCII only and longer than ``drop_above`` (the token length
-  limit: rule 2, and it does not count towards the document length);
+* **dropped**: ASCII only and longer than ``token_max_length`` (rule 2; it
+  does not count towards the document length);
 * a **chunk** (:attr:`BatchScan.chunks`): anything else (an ASCII run between
   the two limits, a longer non-ASCII run), returned as its original ``str``.
 
 Identity by bytes: a run's bytes are read as four little-endian uint64 *words*
 (zero above its end; runs hold no NUL byte, so the words are unique to the
 run).  Its *key* is the first word itself when the run has at most 8 bytes, and
-otherwise a 64-bit mix of the words.  Keys only find candidates:
+otherwise a 64-bit mix of the words (not a cryptographic one: collisions can be
+built on purpose, and only cost speed).  Keys only find candidates:
 :func:`unique_keys` and :class:`KeyTable` compare the words too, and report a
 *clash* (same key, other words) instead of merging, so nothing is ever merged by
 a hash collision.  The caller sends clashing runs down the chunk path.
@@ -54,7 +55,9 @@ __all__ = [
 
 _SPACE = 0x20
 #: Rule 1 as a byte table: ASCII letters lower-cased, digits and ``_`` kept, every other
-#: ASCII byte a space; bytes of 0x80 and more (UTF-8 sequences) kept as they are.
+#: ASCII byte a space; bytes of 0x80 and more (UTF-8 sequences) kept as they are.  (bm25.py's
+#: ``_ASCII_RULE_1`` is the same rule for its chunk path, which splits at newlines and only
+#: sees ASCII text, so it keeps ``\n`` and has no use for high bytes.)
 RULE_1_BYTES = bytes(
     (ord(chr(c).lower()) if chr(c).isalnum() or c == 0x5F else _SPACE) if c < 0x80 else c
     for c in range(256)
@@ -93,19 +96,14 @@ class Keyed:
     texts: Int64Array
     long: Int64Array
     long_words: UInt64Array
-
-    def long_rows(self) -> Int64Array:
-        """For each run, its row in ``long_words``, or -1 for a short run."""
-        rows = np.full(self.keys.size, -1, dtype=np.int64)
-        rows[self.long] = np.arange(self.long.size, dtype=np.int64)
-        return rows
+    long_row: Int64Array  #: for each run, its row in ``long_words``, or -1 for a short run
 
     def words(self, runs: Int64Array) -> UInt64Array:
         """The four words of each of ``runs`` (row numbers), as an ``(len(runs), 4)`` array."""
         out = np.zeros((runs.size, _WORDS), dtype=np.uint64)
         out[:, 0] = self.first_words.take(runs)
         if self.long.size:
-            rows = self.long_rows().take(runs)
+            rows = self.long_row.take(runs)
             long = np.flatnonzero(rows >= 0)
             out[long, 1:] = self.long_words.take(rows[long], axis=0)
         return out
@@ -145,15 +143,17 @@ def _keyed(
             long_words[rows, j - 1] = reads.take(long_starts[rows] + 8 * j) & _LOW_BYTES[tail]
         full = np.concatenate((first_words[long, None], long_words), axis=1)
         keys[long] = mix_words(full)
-    return Keyed(keys, first_words, texts, long, long_words)
+    long_row = np.full(keys.size, -1, dtype=np.int64)
+    long_row[long] = np.arange(long.size, dtype=np.int64)
+    return Keyed(keys, first_words, texts, long, long_words, long_row)
 
 
-def scan_batch(texts: Sequence[str], key_limit: int, drop_above: int) -> BatchScan:
+def scan_batch(texts: Sequence[str], token_max_length: int) -> BatchScan:
     """Cut ``texts`` into runs (see the module docstring).
 
-    ASCII runs of at most ``min(32, key_limit)`` bytes are tokens; ASCII runs
-    longer than ``drop_above`` are dropped; non-ASCII runs of at most 32 bytes
-    are keyed runs; every other run is a chunk.
+    ASCII runs of at most ``min(32, token_max_length)`` bytes are tokens; ASCII
+    runs longer than ``token_max_length`` are dropped; non-ASCII runs of at most
+    32 bytes are keyed runs; every other run is a chunk.
     """
     joined = " ".join(texts)
     ascii_only = joined.isascii()
@@ -180,8 +180,8 @@ def scan_batch(texts: Sequence[str], key_limit: int, drop_above: int) -> BatchSc
         np.arange(sizes.size, dtype=np.int64), np.diff(runs_before, append=starts.size)
     )
 
-    token = lengths <= min(key_limit, KEY_BYTES)
-    chunk = lengths <= drop_above
+    token = lengths <= min(token_max_length, KEY_BYTES)
+    chunk = lengths <= token_max_length
     keyed_run = np.zeros(0, dtype=np.bool_)
     if not ascii_only:  # runs holding a byte >= 0x80 follow the Unicode rules
         unicode = np.zeros(starts.size, dtype=np.bool_)
@@ -248,8 +248,7 @@ def unique_keys(keyed: Keyed) -> tuple[UInt64Array, Int64Array, Int64Array, Bool
     if keyed.long.size:
         # Two short runs with one key are the same run.  A short run clashes exactly when its
         # group's representative is long; a long run is compared with it word for word.
-        long_rows = keyed.long_rows()
-        rep_rows = long_rows.take(representative).take(inverse)
+        rep_rows = keyed.long_row.take(representative).take(inverse)
         clash = rep_rows >= 0
         long = keyed.long
         reps = representative.take(inverse.take(long))

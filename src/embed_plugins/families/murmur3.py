@@ -60,6 +60,8 @@ def murmurhash3_32_many(items: Sequence[bytes], seed: int = 0) -> np.ndarray:
     code); items longer than 256 bytes, which would make the padded block
     matrix large, go through :func:`murmurhash3_32` one by one.
     """
+    if not set(map(type, items)) <= {bytes}:
+        items = list(map(_as_bytes, items))
     out = np.empty(len(items), dtype=np.uint32)
     lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
     long_items = np.flatnonzero(lengths > _MAX_VECTOR_HASH_BYTES)
@@ -71,6 +73,16 @@ def murmurhash3_32_many(items: Sequence[bytes], seed: int = 0) -> np.ndarray:
     else:
         out[:] = _murmurhash3_32_short(items, seed)
     return out
+
+
+def _as_bytes(item: object) -> bytes:
+    """A bytes-like item (bytearray, memoryview, ...) as ``bytes``; anything else is an error."""
+    try:
+        return bytes(memoryview(item))  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"murmurhash3_32_many hashes bytes-like items, got {type(item).__name__}"
+        ) from None
 
 
 def _murmurhash3_32_short(items: Sequence[bytes], seed: int) -> np.ndarray:
