@@ -135,8 +135,17 @@ from py_rust_stemmers import SnowballStemmer
 from embed_plugins.errors import InvalidInputError
 from embed_plugins.results import SPARSE_INDEX_DTYPE, SPARSE_VALUE_DTYPE, SparseVector
 
-from .bm25_scan import Keyed, KeyTable, scan_batch, strings_of_words, unique_keys
+from .bm25_scan import (
+    BoolArray,
+    Int64Array,
+    Keyed,
+    KeyTable,
+    scan_batch,
+    strings_of_words,
+    unique_keys,
+)
 from .murmur3 import murmurhash3_32, murmurhash3_32_many, token_id, token_ids_many
+from .sparse_common import frozen_vector
 
 __all__ = [
     "DEFAULT_AVG_LEN",
@@ -222,9 +231,6 @@ _MAX_KEYED = 1 << 18
 _BATCH_DOCS = 1024
 _BATCH_CHARS = 1 << 20
 _SMALL_CALL = 8
-
-Int64Array = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 # --------------------------------------------------------------------------- weights
@@ -470,10 +476,14 @@ class Bm25:
         ]
         token_ids.update(dict.fromkeys(tokens.difference(kept), _DROP))
         if kept:
-            stems = kept if self._stemmer is None else self._stemmer.stem_words(kept)
-            ids = token_ids_many(stems)
-            ids[np.fromiter(map(len, stems), dtype=np.int64, count=len(stems)) == 0] = _DROP
-            token_ids.update(zip(kept, ids.tolist(), strict=True))
+            token_ids.update(zip(kept, self._stem_ids(kept).tolist(), strict=True))
+
+    def _stem_ids(self, tokens: list[str]) -> Int64Array:
+        """Rules 3 and 6 for tokens that passed rule 2: each stem's index, ``_DROP`` if empty."""
+        stems = tokens if self._stemmer is None else self._stemmer.stem_words(tokens)
+        ids = token_ids_many(stems)
+        ids[np.fromiter(map(len, stems), dtype=np.int64, count=len(stems)) == 0] = _DROP
+        return ids
 
     def _stem_input(self, token: str) -> bool:
         """Rule 2: whether a lower-cased token survives the filters and goes to the stemmer."""
@@ -578,10 +588,7 @@ class Bm25:
         codes = np.full(len(tokens), _DROP, dtype=np.int64)
         kept = list(compress(tokens, map(not_, dropped.tolist())))
         if kept:
-            stems = kept if self._stemmer is None else self._stemmer.stem_words(kept)
-            ids = token_ids_many(stems)
-            ids[np.fromiter(map(len, stems), dtype=np.int64, count=len(stems)) == 0] = _DROP
-            codes[~dropped] = ids
+            codes[~dropped] = self._stem_ids(kept)
         return codes
 
     def _keyed_codes(
@@ -734,13 +741,13 @@ class Bm25:
         # bm25_weights' expression with Python floats: the same float64 operations.
         norm = k * (1 - b + b * sum(counts.values()) / avg_len)
         values = [counts[i] * (k + 1) / (counts[i] + norm) for i in indices]
-        return _frozen_vector(
+        return frozen_vector(
             np.array(indices, dtype=SPARSE_INDEX_DTYPE), np.array(values, dtype=SPARSE_VALUE_DTYPE)
         )
 
     def _query_one(self, text: str) -> SparseVector:
         indices = sorted(self._counts_one(text))
-        return _frozen_vector(
+        return frozen_vector(
             np.array(indices, dtype=SPARSE_INDEX_DTYPE), np.ones(len(indices), SPARSE_VALUE_DTYPE)
         )
 
@@ -805,17 +812,3 @@ def _split_vectors(
     return list(
         map(SparseVector, map(indices.__getitem__, pieces), map(values.__getitem__, pieces))
     )
-
-
-def _frozen_vector(indices: np.ndarray, values: np.ndarray) -> SparseVector:
-    """A :class:`SparseVector` from arrays that already satisfy its invariants.
-
-    ``indices``: int64, unique, ascending; ``values``: float32, same length.  This
-    skips :meth:`SparseVector.create`'s re-sorting and uniqueness check (the
-    callers cut the arrays from one ``np.unique`` over ``(text, index)`` keys, so
-    each run is sorted and distinct), which would otherwise cost more than the
-    rest of a short document's embedding.
-    """
-    indices.setflags(write=False)
-    values.setflags(write=False)
-    return SparseVector(indices=indices, values=values)

@@ -85,24 +85,23 @@ class Keyed:
     """Runs identified by their bytes.
 
     ``keys[i]`` and ``first_words[i]`` (the run's first 8 bytes) for every run,
-    ``texts[i]`` the number of the text it belongs to; the runs of more than 8
-    bytes (whose key is a mix, not the bytes) are rows ``long`` and their words
-    1-3 are ``long_words`` (one row each, in the same order).  Most runs are
-    short, so per-run work stays one-dimensional.
+    ``texts[i]`` the number of the text it belongs to; the words 1-3 of the runs
+    of more than 8 bytes (whose key is a mix, not the bytes) are rows of
+    ``long_words``, run ``i``'s at ``long_row[i]`` (-1 for a short run).  Most
+    runs are short, so per-run work stays one-dimensional.
     """
 
     keys: UInt64Array
     first_words: UInt64Array
     texts: Int64Array
-    long: Int64Array
     long_words: UInt64Array
-    long_row: Int64Array  #: for each run, its row in ``long_words``, or -1 for a short run
+    long_row: Int64Array
 
     def words(self, runs: Int64Array) -> UInt64Array:
         """The four words of each of ``runs`` (row numbers), as an ``(len(runs), 4)`` array."""
         out = np.zeros((runs.size, _WORDS), dtype=np.uint64)
         out[:, 0] = self.first_words.take(runs)
-        if self.long.size:
+        if self.long_words.shape[0]:
             rows = self.long_row.take(runs)
             long = np.flatnonzero(rows >= 0)
             out[long, 1:] = self.long_words.take(rows[long], axis=0)
@@ -145,7 +144,7 @@ def _keyed(
         keys[long] = mix_words(full)
     long_row = np.full(keys.size, -1, dtype=np.int64)
     long_row[long] = np.arange(long.size, dtype=np.int64)
-    return Keyed(keys, first_words, texts, long, long_words, long_row)
+    return Keyed(keys, first_words, texts, long_words, long_row)
 
 
 def scan_batch(texts: Sequence[str], token_max_length: int) -> BatchScan:
@@ -245,12 +244,12 @@ def unique_keys(keyed: Keyed) -> tuple[UInt64Array, Int64Array, Int64Array, Bool
     inverse[order] = np.cumsum(new) - 1
     representative = order[new]
     clash = np.zeros(keys.size, dtype=np.bool_)
-    if keyed.long.size:
+    if keyed.long_words.shape[0]:
         # Two short runs with one key are the same run.  A short run clashes exactly when its
         # group's representative is long; a long run is compared with it word for word.
         rep_rows = keyed.long_row.take(representative).take(inverse)
         clash = rep_rows >= 0
-        long = keyed.long
+        long = np.flatnonzero(keyed.long_row >= 0)
         reps = representative.take(inverse.take(long))
         rep_long = rep_rows.take(long)
         same = (rep_long >= 0) & (keyed.first_words.take(long) == keyed.first_words.take(reps))
