@@ -10,7 +10,9 @@ The public API keeps fastembed's names and call shapes::
 
 from __future__ import annotations
 
+from .catalog.image import ImageSpec
 from .catalog.late_interaction import ColbertSpec
+from .catalog.multimodal import MultimodalSpec
 from .catalog.rerank import CrossEncoderSpec
 from .catalog.sparse import Bm25Spec, Bm42Spec, SparseSpec, SpladeSpec
 from .catalog.spec import DenseSpec, ModelSpec
@@ -26,7 +28,9 @@ from .errors import (
 )
 from .families.late_interaction import maxsim
 from .models.cross_encoder import TextCrossEncoder
+from .models.image_embedding import ImageEmbedding
 from .models.late_interaction import LateInteractionTextEmbedding
+from .models.multimodal import LateInteractionMultimodalEmbedding
 from .models.sparse_embedding import SparseTextEmbedding
 from .models.text_embedding import TextEmbedding
 from .results import RerankResult, SparseVector
@@ -40,12 +44,16 @@ __all__ = [
     "CrossEncoderSpec",
     "DenseSpec",
     "EmbedPluginsError",
+    "ImageEmbedding",
+    "ImageSpec",
     "InputTypeError",
     "InvalidInputError",
+    "LateInteractionMultimodalEmbedding",
     "LateInteractionTextEmbedding",
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelSpec",
+    "MultimodalSpec",
     "ProviderError",
     "ProviderFallbackWarning",
     "RerankResult",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -64,8 +65,9 @@ class SparseVector:
 
 @dataclass(frozen=True)
 class RerankResult:
-    """One reranked document: its position in the input, its score, and (optionally) the text."""
+    """One reranked document: its position in the input, its score and (optionally) the
+    document itself: the text, or for image ranking the image input as it was given."""
 
     index: int
     score: float
-    document: str | None = None
+    document: Any = None

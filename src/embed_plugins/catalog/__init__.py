@@ -18,6 +18,8 @@ _FAMILY_MODULES = {
     "sparse": ("embed_plugins.catalog.sparse", "SPARSE_MODELS"),
     "late_interaction": ("embed_plugins.catalog.late_interaction", "LATE_INTERACTION_MODELS"),
     "rerank": ("embed_plugins.catalog.rerank", "RERANK_MODELS"),
+    "image": ("embed_plugins.catalog.image", "IMAGE_MODELS"),
+    "multimodal": ("embed_plugins.catalog.multimodal", "MULTIMODAL_MODELS"),
 }
 _CUSTOM: dict[tuple[str, str], ModelSpec] = {}
 

@@ -40,11 +40,8 @@ def check_query(query: Any) -> str:
     raise InputTypeError(f"query must be str, got {type(query).__name__}{hint}")
 
 
-def _scores(
-    model: LateInteractionTextEmbedding, query: str, doc_vectors: Iterator[FloatArray]
-) -> Iterator[float]:
+def maxsim_scores(query_vectors: FloatArray, doc_vectors: Iterable[FloatArray]) -> Iterator[float]:
     """MaxSim scores of streamed document vectors, chunk by chunk (a generator: lazy)."""
-    (query_vectors,) = model.query_embed([query])
     chunk: list[FloatArray] = []
     for vectors in doc_vectors:
         chunk.append(vectors)
@@ -53,6 +50,14 @@ def _scores(
             chunk = []
     if chunk:
         yield from maxsim(query_vectors, chunk).tolist()
+
+
+def _scores(
+    model: LateInteractionTextEmbedding, query: str, doc_vectors: Iterator[FloatArray]
+) -> Iterator[float]:
+    """Embed the query on first ``next()``, then score the documents (lazy)."""
+    (query_vectors,) = model.query_embed([query])
+    yield from maxsim_scores(query_vectors, doc_vectors)
 
 
 class LateInteractionTextEmbedding(ModelBase):

@@ -1,0 +1,1 @@
+"""Image loading (:mod:`.load`) and preprocessing equal to transformers' (:mod:`.processor`)."""
