@@ -34,7 +34,7 @@ from ..errors import ModelLoadError
 from ..text.config import read_json
 from ..vision.load import ImageItem
 from ..vision.processor import read_processor_config
-from .image import pixel_batch
+from .image import decoder_threads, pixel_batch
 from .late_interaction import normalize_tokens
 
 FloatArray = npt.NDArray[np.float32]
@@ -126,7 +126,8 @@ class MultimodalPipeline:
         )
         prompt = image_prompt(spec.image_token, seq, bos, visual)
         self.image_ids = np.asarray(self.encode([prompt])[0], dtype=np.int64)
-        self.session = create_session(folder / spec.model_file, recipe.session)
+        session, self.threads = decoder_threads(recipe.session)
+        self.session = create_session(folder / spec.model_file, session)
         self.io = GraphIO.of(self.session)
         self.output_name = self.io.pick_output(spec.output_name, spec.model)
         for name in ("input_ids", "attention_mask", "pixel_values"):
@@ -163,7 +164,7 @@ class MultimodalPipeline:
         results: list[FloatArray] = []
         images: Sequence[ImageItem] = items
         for start in range(0, len(images), batch_size):
-            pixels = pixel_batch(images[start : start + batch_size], self.config)
+            pixels = pixel_batch(images[start : start + batch_size], self.config, self.threads)
             ids = np.tile(self.image_ids, (len(pixels), 1))
             results.extend(self.run(ids, pixels))
         return results
