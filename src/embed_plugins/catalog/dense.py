@@ -472,3 +472,10 @@ DENSE_MODELS: tuple[DenseSpec, ...] = (
         sentence_transformers_files=False,
     ),
 )
+
+# The text towers of the image models (CLIP, jina-clip, SigLIP 2) live in their own module,
+# catalog/dense_towers.py, which imports only catalog.spec (no import cycle); they come after
+# the text models above, so DENSE_MODELS[0] stays the default model.
+from embed_plugins.catalog.dense_towers import TEXT_TOWERS  # noqa: E402
+
+DENSE_MODELS = (*DENSE_MODELS, *TEXT_TOWERS)

@@ -7,14 +7,14 @@ Inputs are built as transformers' ``ColPaliProcessor`` builds them (see
 * :func:`query_prompt` -- ``<bos>``, the query prefix, the query, the
   augmentation tokens, ``"\\n"``.
 
-Both are tokenised without added special tokens.  The processor left-pads a batch
-of queries, and PaliGemma numbers positions ``1..seq`` whatever the padding, so a
-padded query's vectors depend on the other queries in its batch.  Here queries
-are batched only with queries of the same token length: no padding, and every
-query's vectors equal the ones the reference gives it alone, in any batch.
-Query results therefore carry no padding rows.  Queries feed one all-zero
-``(1, 3, H, W)`` image (the graph needs the input; without ``<image>`` tokens it
-is unused), not one per query.
+Both are tokenised without added special tokens.  Queries are sorted by length,
+cut into batches by the engine's planner and left-padded with ``<pad>`` (attention
+mask 0) as the processor pads them; the padding rows are dropped from the
+results, so each query gives exactly one vector per token it has.  Gemma's
+rotary positions make attention depend only on relative positions, so a padded
+query's vectors equal the ones it gets alone (the reference shows both).  Queries
+feed one all-zero ``(1, 3, H, W)`` image (the graph needs the input; without
+``<image>`` tokens it is unused), not one per query.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import numpy.typing as npt
 from tokenizers import Tokenizer
 
 from ..catalog.multimodal import MultimodalSpec
+from ..engine.batching import DEFAULT_TOKEN_BUDGET, plan_batches
 from ..engine.pipeline import PipelineRecipe, Task
 from ..engine.session import GraphIO, create_session
 from ..errors import ModelLoadError
@@ -64,16 +65,16 @@ def _token_text(value: Any, default: str) -> str:
     return value if isinstance(value, str) and value else default
 
 
-def equal_length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped by equal length, at most ``batch_size`` per group, in first-seen order."""
-    groups: dict[int, list[int]] = {}
-    for i, n in enumerate(lengths):
-        groups.setdefault(n, []).append(i)
-    return [
-        group[start : start + batch_size]
-        for group in groups.values()
-        for start in range(0, len(group), batch_size)
-    ]
+def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[IntArray, IntArray]:
+    """Rows of ids -> ``(ids, attention_mask)`` left-padded to the longest row."""
+    width = max(len(r) for r in rows)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        if row:
+            ids[i, width - len(row) :] = row
+            mask[i, width - len(row) :] = 1
+    return ids, mask
 
 
 class MultimodalPipeline:
@@ -113,6 +114,11 @@ class MultimodalPipeline:
             if self.tokenizer.token_to_id(token) is None:
                 raise ModelLoadError(f"{spec.model}: token {token!r} is not in the vocabulary")
         self.bos = bos
+        pad_id = self.tokenizer.token_to_id(_token_text(tokenizer_cfg.get("pad_token"), "<pad>"))
+        if pad_id is None:
+            raise ModelLoadError(f"{spec.model}: the pad token is not in the vocabulary")
+        self.pad_id: int = pad_id
+        self.token_budget = recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET)
         self.query_prefix = (
             spec.query_prefix
             if spec.query_prefix is not None
@@ -143,10 +149,10 @@ class MultimodalPipeline:
             [query_prompt(q, self.bos, self.query_prefix, self.augmentation) for q in queries]
         )
 
-    def run(self, ids: IntArray, pixels: FloatArray) -> list[FloatArray]:
+    def run(self, ids: IntArray, mask: IntArray, pixels: FloatArray) -> list[FloatArray]:
         feeds: dict[str, np.ndarray] = {
             "input_ids": ids,
-            "attention_mask": np.ones_like(ids),
+            "attention_mask": mask,
             "pixel_values": pixels,
         }
         (out,) = self.session.run([self.output_name], self.io.select_feeds(feeds, self.spec.model))
@@ -166,17 +172,17 @@ class MultimodalPipeline:
         for start in range(0, len(images), batch_size):
             pixels = pixel_batch(images[start : start + batch_size], self.config, self.threads)
             ids = np.tile(self.image_ids, (len(pixels), 1))
-            results.extend(self.run(ids, pixels))
+            results.extend(self.run(ids, np.ones_like(ids), pixels))
         return results
 
     def _queries(self, queries: Sequence[str], batch_size: int) -> list[FloatArray]:
         encoded = self.query_ids(queries)
         blank = np.zeros((1, 3, *self.image_size), dtype=np.float32)
         results: list[Any] = [None] * len(encoded)
-        for group in equal_length_batches([len(e) for e in encoded], batch_size):
-            ids = np.asarray([encoded[i] for i in group], dtype=np.int64)
-            for i, vectors in zip(group, self.run(ids, blank), strict=True):
-                results[i] = vectors
+        for group in plan_batches([len(e) for e in encoded], batch_size, self.token_budget):
+            ids, mask = left_pad([encoded[i] for i in group], self.pad_id)
+            for i, vectors in zip(group.tolist(), self.run(ids, mask, blank), strict=True):
+                results[i] = vectors[-len(encoded[i]) :]  # without the left padding rows
         return results
 
     def token_count(self, items: Sequence[Any], task: Task) -> int:
