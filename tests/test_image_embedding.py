@@ -226,3 +226,53 @@ def test_unknown_keywords_are_refused(clip: ImageEmbedding) -> None:
         clip.embed(PATHS, batch_sise=2)
     with pytest.raises(TypeError, match="max_length"):
         ImageEmbedding(model_path=CLIP, max_length=3)
+
+
+def test_pad_to_max_length_pads_every_text_to_the_limit() -> None:
+    # SigLIP's text tower reads its last position: texts must be padded to max_length (64),
+    # whatever else is in the batch.  Shown here on the tiny BERT fixture (limit 24).
+    spec = DenseSpec(
+        model="padded",
+        model_file="onnx/model.onnx",
+        dim=32,
+        pooling="cls",
+        normalize=False,
+        max_length=24,
+        pad_to_max_length=True,
+    )
+    model = TextEmbedding(spec=spec, model_path=FIXTURES / "models" / "tiny-bert")
+    pipeline = model._runner.pipeline()
+    for texts in (["cat"], ["cat", "a much longer sentence about a cat on a mat"]):
+        encodings = pipeline.encode(texts, "document")
+        feeds = pipeline.feeds(encodings, "document")
+        assert feeds["input_ids"].shape == (len(texts), 24)
+        assert feeds["attention_mask"][0].sum() == len(encodings[0].ids)
+    alone = next(model.embed("cat"))
+    batched = list(model.embed(["cat", "a much longer sentence about a cat on a mat"]))
+    np.testing.assert_array_equal(alone, batched[0])
+
+
+def test_towers_of_the_catalogue_share_their_image_models_spaces() -> None:
+    dense = {m["model"]: m for m in TextEmbedding.list_supported_models()}
+    images = {m["model"] for m in ImageEmbedding.list_supported_models()}
+    assert {
+        "Qdrant/clip-ViT-B-32-text",
+        "jinaai/jina-clip-v1",
+        "google/siglip2-base-patch16-224",
+        "nomic-ai/nomic-embed-text-v1.5",
+    } <= set(dense)
+    assert dense["google/siglip2-base-patch16-224"]["pad_to_max_length"] is True
+    assert {
+        "Qdrant/clip-ViT-B-32-vision",
+        "jinaai/jina-clip-v1",
+        "google/siglip2-base-patch16-224",
+        "nomic-ai/nomic-embed-vision-v1.5",
+    } <= images
+
+
+def test_cnn_pooled_maps_are_flattened() -> None:
+    from embed_plugins.families.image import image_vectors
+
+    spec = ImageSpec(model="cnn", dim=4, normalize=False)
+    out = np.arange(8, dtype=np.float32).reshape(2, 4, 1, 1)
+    np.testing.assert_array_equal(image_vectors(out, spec), out.reshape(2, 4))

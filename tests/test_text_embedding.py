@@ -31,7 +31,7 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 ATOL = 1e-5
 
-#: Every model of catalog/dense.py (text towers included), written out: the list must not shrink silently.
+#: Every model of catalog/dense.py, written out: the list must not shrink silently.
 CATALOGUE = [
     "BAAI/bge-small-en-v1.5",
     "BAAI/bge-base-en-v1.5",

@@ -115,9 +115,9 @@ TEXT_TOWERS: tuple[DenseSpec, ...] = (
     #   SiglipOnnxTextEmbedding._load_tokenizer; its load_tokenizer otherwise pads to the
     #   batch's longest.  The repo's tokenizer.json itself carries "padding": {"strategy":
     #   {"Fixed": 64}, "direction": "Right", "pad_id": 0, "pad_token": "<pad>"} per a
-    #   third-party reading (pub.dev flutter_gemma_embeddings ``siglipSeqLen``).  DenseSpec has
-    #   no pad-to-max-length field: the dense family must pad this model to max_length (64, right,
-    #   with the tokenizer's pad token) before it runs the graph.
+    #   third-party reading (pub.dev flutter_gemma_embeddings ``siglipSeqLen``).  Hence
+    #   ``pad_to_max_length=True``: the dense family pads every text to 64 (right, with the
+    #   tokenizer's pad token) before it runs the graph.
     # - lowercasing: transformers' Siglip2Tokenizer (used for model_type "siglip2", the NaFlex
     #   checkpoints) lowercases text as "SigLIP2 training default"; this fixed-resolution
     #   checkpoint is model_type "siglip" and transformers loads the repo's Gemma tokenizer
@@ -131,6 +131,7 @@ TEXT_TOWERS: tuple[DenseSpec, ...] = (
         pooling="none",
         normalize=True,
         max_length=64,
+        pad_to_max_length=True,
         license="apache-2.0",
         size_gb=1.13,
         description=(

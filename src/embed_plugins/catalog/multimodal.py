@@ -115,8 +115,8 @@ MULTIMODAL_MODELS: tuple[MultimodalSpec, ...] = (
     #   to that default.  Augmentation token "<pad>" (the tokenizer's pad token) x 10.
     # - query length: fastembed's description says "50 tokens query length truncation"
     #   (colpali-engine 0.3.x process_queries passed max_length=50, which truncates the whole
-    #   prompt, augmentation included).  Not a field of MultimodalSpec: recorded in max_length,
-    #   which the multimodal family does not read today.
+    #   prompt, augmentation included).  Not copied: the reference here is transformers'
+    #   ColPaliProcessor, which does not truncate queries, so neither do we.
     MultimodalSpec(
         model="Qdrant/colpali-v1.3-fp16",
         hf_repo="Qdrant/colpali-v1.3-fp16",
@@ -132,7 +132,6 @@ MULTIMODAL_MODELS: tuple[MultimodalSpec, ...] = (
         query_augmentation_token="<pad>",
         query_augmentation_count=10,
         normalize=True,
-        max_length=50,
         license="gemma",
         size_gb=6.5,
         description=(

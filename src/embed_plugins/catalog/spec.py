@@ -103,6 +103,8 @@ class DenseSpec(ModelSpec):
             vector before cutting it, as nomic-embed-text-v1.5 prescribes.
         sentence_transformers_files: The repository carries sentence-transformers
             files (fetched with the model; they document pooling and max length).
+        pad_to_max_length: Pad every text to ``max_length`` tokens, as models trained
+            that way need (SigLIP's text tower reads its last position).
     """
 
     dim: int
@@ -114,6 +116,7 @@ class DenseSpec(ModelSpec):
     matryoshka_dims: tuple[int, ...] = ()
     matryoshka_layer_norm: bool = False
     sentence_transformers_files: bool = field(default=False)
+    pad_to_max_length: bool = False
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from tokenizers import Encoding
 
 from ..catalog.spec import DenseSpec
 from ..engine.batching import DEFAULT_TOKEN_BUDGET
@@ -128,6 +129,11 @@ class DensePipeline(OnnxTextPipeline[FloatArray]):
         prefix = prefix_for(self.spec, task)
         texts = [prefix + t for t in items] if prefix else items
         return self.tokenizer.encode_texts(texts)
+
+    def feeds(self, encodings: Sequence[Encoding], task: Task) -> dict[str, np.ndarray]:
+        width = self.tokenizer.max_length if self.spec.pad_to_max_length else None
+        feeds: dict[str, np.ndarray] = self.tokenizer.pad(encodings, width).feeds()
+        return feeds
 
     def postprocess(
         self, outputs: list[np.ndarray], feeds: Mapping[str, np.ndarray], task: Task

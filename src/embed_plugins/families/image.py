@@ -87,7 +87,12 @@ def pixel_batch(
 
 
 def image_vectors(output: np.ndarray, spec: ImageSpec) -> FloatArray:
-    """Graph output -> final ``(n, dim)`` float32 vectors (pool, normalise)."""
+    """Graph output -> final ``(n, dim)`` float32 vectors (pool, normalise).
+
+    Trailing axes of size 1 are dropped first (a CNN's ``(n, 2048, 1, 1)`` pooled map).
+    """
+    while output.ndim > 2 and output.shape[-1] == 1:
+        output = output[..., 0]
     mask = np.ones(output.shape[:2], dtype=np.int64)
     vectors = pool(output.astype(np.float32, copy=False), mask, spec.pooling)
     if vectors.shape[-1] != spec.dim:

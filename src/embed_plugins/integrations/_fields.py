@@ -15,7 +15,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field
 
+from ..catalog.image import ImageSpec
 from ..engine.session import Provider
+from ..errors import InputTypeError
+from ..models.image_embedding import ImageEmbedding
+from ._common import to_float_lists
 
 
 def _fspath(value: Any) -> Any:
@@ -25,6 +29,9 @@ def _fspath(value: Any) -> Any:
 #: A folder given as ``str`` or ``pathlib.Path``, stored as ``str`` so the
 #: object serialises to JSON (LlamaIndex's ``to_json``) unchanged.
 PathStr = Annotated[str, BeforeValidator(_fspath)]
+
+
+_TEXT_ONLY = ("max_length", "optimize")
 
 
 class EngineFields(BaseModel):
@@ -67,6 +74,14 @@ class EngineFields(BaseModel):
         """The shared constructor keywords, for the wrapped model class."""
         return {name: getattr(self, name) for name in EngineFields.model_fields}
 
+    def vision_engine_kwargs(self) -> dict[str, Any]:
+        """:meth:`engine_kwargs` for an image model: no ``max_length``/``optimize``
+        (text-only options), an error if they were set."""
+        given = [n for n in _TEXT_ONLY if n in self.model_fields_set and getattr(self, n)]
+        if given:
+            raise ValueError(f"{', '.join(given)} do(es) not apply to image models")
+        return {k: v for k, v in self.engine_kwargs().items() if k not in _TEXT_ONLY}
+
     def chosen_name(self) -> str | None:
         """``model_name``, except ``None`` when it was left at its default and ``spec``
         or ``model_path`` is given: then they name the model, not the default."""
@@ -97,3 +112,48 @@ class SparseOptions(BaseModel):
         """The options the user set, for ``SparseTextEmbedding(**options)``."""
         out = {name: getattr(self, name) for name in SparseOptions.model_fields}
         return {name: value for name, value in out.items() if value is not None}
+
+
+class ImageFields(BaseModel):
+    """The image tower of a text adapter (CLIP and kin): a second model, same space.
+
+    With ``image_model_name`` (or ``image_model_path`` / ``image_spec``) the adapter
+    builds an :class:`~embed_plugins.ImageEmbedding` beside its text model, sharing
+    the engine options (threads, providers, ...).
+    """
+
+    image_model_name: str | None = Field(
+        default=None,
+        description="An image model (ImageEmbedding.list_supported_models()) whose space the "
+        "text model shares, e.g. Qdrant/clip-ViT-B-32-vision with Qdrant/clip-ViT-B-32-text.",
+    )
+    image_model_path: PathStr | None = Field(
+        default=None, description="A local folder holding the image model's files."
+    )
+    image_spec: ImageSpec | None = Field(
+        default=None, description="A custom image model description."
+    )
+    image_batch_size: int = Field(default=16, gt=0, description="Images per ONNX call.")
+
+    def build_image_model(self, engine_kwargs: dict[str, Any]) -> ImageEmbedding | None:
+        """The image model, or ``None`` when no image field is set."""
+        given = (self.image_model_name, self.image_model_path, self.image_spec)
+        if all(v is None for v in given):
+            return None
+        kwargs = {**engine_kwargs, "model_path": self.image_model_path}
+        return ImageEmbedding(self.image_model_name, spec=self.image_spec, **kwargs)
+
+    def embed_images(
+        self, model: ImageEmbedding | None, images: Any, where: str, parallel: int | None
+    ) -> list[list[float]]:
+        """Vectors of a list of images (paths, bytes, BytesIO, PIL images) as float lists."""
+        if model is None:
+            raise ValueError(
+                f"{where}: this adapter has no image model; build it with image_model_name= "
+                "(e.g. 'Qdrant/clip-ViT-B-32-vision' beside 'Qdrant/clip-ViT-B-32-text') "
+                "or image_model_path="
+            )
+        if isinstance(images, (str, bytes, os.PathLike)):
+            raise InputTypeError(f"{where} expects a list of images, got one; wrap it in a list")
+        vectors = model.embed(images, batch_size=self.image_batch_size, parallel=parallel)
+        return to_float_lists(vectors)

@@ -227,9 +227,9 @@ class TextTokenizer:
             encodings = self._encode_batch(cleaned)
         return encodings
 
-    def pad(self, encodings: Sequence[Encoding]) -> TextBatch:
-        """Right-pad to the longest encoding."""
-        if len(encodings) == 1:
+    def pad(self, encodings: Sequence[Encoding], width: int | None = None) -> TextBatch:
+        """Right-pad to the longest encoding (or to ``width``, when it is longer)."""
+        if len(encodings) == 1 and (width is None or width <= len(encodings[0].ids)):
             enc = encodings[0]
             return TextBatch(
                 np.asarray([enc.ids], dtype=np.int64),
@@ -237,7 +237,7 @@ class TextTokenizer:
                 np.asarray([enc.type_ids], dtype=np.int64),
             )
         rows = len(encodings)
-        width = max((len(e.ids) for e in encodings), default=0)
+        width = max([len(e.ids) for e in encodings] + [width or 0])
         input_ids = np.full((rows, width), self.pad_id, dtype=np.int64)
         attention_mask = np.zeros((rows, width), dtype=np.int64)
         token_type_ids = np.zeros((rows, width), dtype=np.int64)

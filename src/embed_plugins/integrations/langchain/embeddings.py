@@ -12,6 +12,11 @@ a change of import and class name.  Differences, each on purpose:
 * ``max_length`` defaults to ``None``: the model's own truncation length (256 for
   all-MiniLM-L6-v2) rather than a fixed 512;
 * async methods run in a worker thread and never block the event loop.
+
+Built with an image model as well (``image_model_name=``, a CLIP-style vision
+tower sharing the text model's space), it has ``embed_image(uris)``: the
+duck-typed method LangChain's multimodal stores (Chroma's ``add_images``,
+LanceDB...) call, while texts and queries go through the paired text model.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 from typing import Any, Literal
 
 from ...catalog.spec import DenseSpec
+from ...models.image_embedding import ImageEmbedding
 from ...models.text_embedding import DEFAULT_BATCH_SIZE, TextEmbedding
 from .._common import check_text, check_texts, missing_extra, to_float_list, to_float_lists
 
@@ -27,14 +33,14 @@ try:
     from langchain_core.embeddings import Embeddings
     from pydantic import ConfigDict, Field, PrivateAttr
 
-    from .._fields import EngineFields
+    from .._fields import EngineFields, ImageFields
 except ImportError as exc:  # pragma: no cover - exercised with the extra uninstalled
     raise missing_extra("langchain", "langchain-core") from exc
 
 DocEmbedType = Literal["default", "passage"]
 
 
-class EmbedPluginsEmbeddings(EngineFields, Embeddings):
+class EmbedPluginsEmbeddings(EngineFields, ImageFields, Embeddings):
     """Dense text embeddings from a local ONNX model, for LangChain.
 
     ``embed_documents`` uses ``passage_embed`` (or ``embed`` when
@@ -51,6 +57,12 @@ class EmbedPluginsEmbeddings(EngineFields, Embeddings):
         embeddings = EmbedPluginsEmbeddings(model_name="BAAI/bge-small-en-v1.5")
         vectors = embeddings.embed_documents(["a document", "another one"])
         query = embeddings.embed_query("what is in the documents?")
+
+        clip = EmbedPluginsEmbeddings(
+            model_name="Qdrant/clip-ViT-B-32-text", image_model_name="Qdrant/clip-ViT-B-32-vision"
+        )
+        image_vectors = clip.embed_image(["cat.jpg", "dog.png"])   # same space as
+        text_vector = clip.embed_query("a photo of a cat")         # the text queries
     """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
@@ -85,6 +97,7 @@ class EmbedPluginsEmbeddings(EngineFields, Embeddings):
     )
 
     _model: TextEmbedding = PrivateAttr()
+    _image_model: ImageEmbedding | None = PrivateAttr(default=None)
 
     def model_post_init(self, context: Any, /) -> None:
         self._model = TextEmbedding(
@@ -94,11 +107,17 @@ class EmbedPluginsEmbeddings(EngineFields, Embeddings):
             **self.engine_kwargs(),
         )
         self.model_name = self._model.model_name
+        self._image_model = self.build_image_model(self.vision_engine_kwargs())
 
     @property
     def model(self) -> TextEmbedding:
         """The underlying :class:`~embed_plugins.TextEmbedding`."""
         return self._model
+
+    @property
+    def image_model(self) -> ImageEmbedding | None:
+        """The underlying :class:`~embed_plugins.ImageEmbedding`, if one was configured."""
+        return self._image_model
 
     @property
     def embedding_size(self) -> int:
@@ -121,6 +140,11 @@ class EmbedPluginsEmbeddings(EngineFields, Embeddings):
         query = check_text(text, "embed_query()", "the query")
         return to_float_list(next(iter(self._model.query_embed([query], batch_size=1))))
 
+    def embed_image(self, uris: list[str]) -> list[list[float]]:
+        """One vector per image (paths; bytes, ``BytesIO`` and PIL images work too), in
+        order, from the image model; ``[]`` for ``[]``."""
+        return self.embed_images(self._image_model, uris, "embed_image()", self.parallel)
+
     # -- async: the sync work in a worker thread -----------------------------------
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         """:meth:`embed_documents` in a worker thread (the event loop keeps running)."""
@@ -130,7 +154,13 @@ class EmbedPluginsEmbeddings(EngineFields, Embeddings):
         """:meth:`embed_query` in a worker thread (the event loop keeps running)."""
         return await asyncio.to_thread(self.embed_query, text)
 
+    async def aembed_image(self, uris: list[str]) -> list[list[float]]:
+        """:meth:`embed_image` in a worker thread (the event loop keeps running)."""
+        return await asyncio.to_thread(self.embed_image, uris)
+
     # -- lifecycle ----------------------------------------------------------------
     def close(self) -> None:
-        """Stop the worker pool, if ``parallel`` started one."""
+        """Stop the worker pools, if ``parallel`` started any."""
         self._model.close()
+        if self._image_model is not None:
+            self._image_model.close()

@@ -2,21 +2,31 @@
 
 * :class:`EmbedPluginsEmbedding`: dense ``BaseEmbedding`` (a drop-in for
   ``FastEmbedEmbedding``).
+* :class:`EmbedPluginsMultiModalEmbedding`: ``MultiModalEmbedding`` (text and image
+  towers of CLIP and kin) for ``MultiModalVectorStoreIndex(image_embed_model=...)``.
 * :class:`EmbedPluginsSparseEmbedding`: ``BaseSparseEmbedding`` with
   ``sparse_doc_fn`` / ``sparse_query_fn`` for ``QdrantVectorStore(enable_hybrid=True)``.
-* :class:`EmbedPluginsRerank`, :class:`EmbedPluginsColbertRerank`: node
-  postprocessors (cross-encoder, ColBERT MaxSim).
+* :class:`EmbedPluginsRerank`, :class:`EmbedPluginsColbertRerank`,
+  :class:`EmbedPluginsColPaliRerank`: node postprocessors (cross-encoder, ColBERT
+  MaxSim over texts, ColPali MaxSim over page images).
 """
 
 from __future__ import annotations
 
 from .embeddings import EmbedPluginsEmbedding
-from .postprocessors import EmbedPluginsColbertRerank, EmbedPluginsRerank
+from .multimodal import EmbedPluginsMultiModalEmbedding
+from .postprocessors import (
+    EmbedPluginsColbertRerank,
+    EmbedPluginsColPaliRerank,
+    EmbedPluginsRerank,
+)
 from .sparse import EmbedPluginsSparseEmbedding
 
 __all__ = [
+    "EmbedPluginsColPaliRerank",
     "EmbedPluginsColbertRerank",
     "EmbedPluginsEmbedding",
+    "EmbedPluginsMultiModalEmbedding",
     "EmbedPluginsRerank",
     "EmbedPluginsSparseEmbedding",
 ]

@@ -1,4 +1,8 @@
-"""LlamaIndex rerankers: ``BaseNodePostprocessor``s over a cross-encoder and ColBERT MaxSim.
+"""LlamaIndex rerankers: ``BaseNodePostprocessor``s over a cross-encoder, ColBERT and ColPali.
+
+:class:`EmbedPluginsColPaliRerank` reranks *image* nodes (``ImageNode``: page
+screenshots, figures) by ColPali MaxSim against the query text: retrieve with a
+fast dense model (CLIP, or text embeddings of captions), rerank pages with ColPali.
 
 Both keep the best ``top_n`` nodes, best first, with ``node.score`` set to the
 reranker's score (and, with ``keep_retrieval_score``, the retriever's score kept
@@ -20,11 +24,14 @@ from abc import abstractmethod
 from typing import Any, Literal
 
 from ...catalog.late_interaction import ColbertSpec
+from ...catalog.multimodal import MultimodalSpec
 from ...catalog.rerank import CrossEncoderSpec
 from ...models.cross_encoder import DEFAULT_BATCH_SIZE as CROSS_ENCODER_BATCH_SIZE
 from ...models.cross_encoder import TextCrossEncoder
+from ...models.image_embedding import DEFAULT_BATCH_SIZE as IMAGE_BATCH_SIZE
 from ...models.late_interaction import DEFAULT_BATCH_SIZE as COLBERT_BATCH_SIZE
 from ...models.late_interaction import LateInteractionTextEmbedding
+from ...models.multimodal import LateInteractionMultimodalEmbedding
 from ...results import RerankResult
 from .._common import check_text, missing_extra
 
@@ -33,7 +40,7 @@ try:
     from llama_index.core.callbacks import CBEventType, EventPayload
     from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
     from llama_index.core.postprocessor.types import BaseNodePostprocessor
-    from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+    from llama_index.core.schema import ImageNode, MetadataMode, NodeWithScore, QueryBundle
     from llama_index_instrumentation import get_dispatcher
 
     from .._fields import EngineFields
@@ -63,8 +70,12 @@ class _RerankPostprocessor(BaseNodePostprocessor, EngineFields):
     parallel: int | None = Field(default=None, ge=0, description="Worker processes, or None.")
 
     @abstractmethod
-    def _rank(self, query: str, texts: list[str]) -> list[RerankResult]:
+    def _rank(self, query: str, documents: list[Any]) -> list[RerankResult]:
         """Results sorted best first, at most ``top_n``."""
+
+    def _documents(self, nodes: list[NodeWithScore]) -> list[Any]:
+        """What the model scores for each node: its text with embed-mode metadata."""
+        return [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
 
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
@@ -85,7 +96,7 @@ class _RerankPostprocessor(BaseNodePostprocessor, EngineFields):
         if not nodes:
             dispatcher.event(ReRankEndEvent(nodes=[]))
             return []
-        texts = [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+        documents = self._documents(nodes)
         with self.callback_manager.event(
             CBEventType.RERANKING,
             payload={
@@ -95,7 +106,8 @@ class _RerankPostprocessor(BaseNodePostprocessor, EngineFields):
                 EventPayload.TOP_K: self.top_n,
             },
         ) as event:
-            reranked = [self._scored(nodes[r.index], r.score) for r in self._rank(query, texts)]
+            ranked = self._rank(query, documents)
+            reranked = [self._scored(nodes[r.index], r.score) for r in ranked]
             event.on_end(payload={EventPayload.NODES: reranked})
         dispatcher.event(ReRankEndEvent(nodes=reranked))
         return reranked
@@ -140,9 +152,9 @@ class EmbedPluginsRerank(_RerankPostprocessor):
         """The underlying :class:`~embed_plugins.TextCrossEncoder`."""
         return self._model
 
-    def _rank(self, query: str, texts: list[str]) -> list[RerankResult]:
+    def _rank(self, query: str, documents: list[Any]) -> list[RerankResult]:
         return self._model.rank(
-            query, texts, top_k=self.top_n, batch_size=self.batch_size, parallel=self.parallel
+            query, documents, top_k=self.top_n, batch_size=self.batch_size, parallel=self.parallel
         )
 
 
@@ -177,7 +189,62 @@ class EmbedPluginsColbertRerank(_RerankPostprocessor):
         """The underlying :class:`~embed_plugins.LateInteractionTextEmbedding`."""
         return self._model
 
-    def _rank(self, query: str, texts: list[str]) -> list[RerankResult]:
+    def _rank(self, query: str, documents: list[Any]) -> list[RerankResult]:
         return self._model.rank(
-            query, texts, top_k=self.top_n, batch_size=self.batch_size, parallel=self.parallel
+            query, documents, top_k=self.top_n, batch_size=self.batch_size, parallel=self.parallel
+        )
+
+
+class EmbedPluginsColPaliRerank(_RerankPostprocessor):
+    """Rerank image nodes by ColPali MaxSim between the query and each node's image.
+
+    Every node must be an ``ImageNode`` with an image (``image``, ``image_path`` or
+    ``image_url``: what ``resolve_image()`` reads); a text node is an error naming it.
+    """
+
+    model_name: str = Field(
+        default=LateInteractionMultimodalEmbedding.default_model,
+        description="A supported ColPali model (LateInteractionMultimodalEmbedding's list).",
+    )
+    top_n: int | None = Field(
+        default=5, gt=0, description="Nodes to keep, best first; None keeps them all."
+    )
+    batch_size: int = Field(default=IMAGE_BATCH_SIZE, gt=0, description="Images per call.")
+    spec: MultimodalSpec | None = Field(default=None, description="A custom model description.")
+
+    _model: LateInteractionMultimodalEmbedding = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        self._model = LateInteractionMultimodalEmbedding(
+            self.chosen_name(), spec=self.spec, **self.vision_engine_kwargs()
+        )
+        self.model_name = self._model.model_name
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "EmbedPluginsColPaliRerank"
+
+    @property
+    def model(self) -> LateInteractionMultimodalEmbedding:
+        """The underlying :class:`~embed_plugins.LateInteractionMultimodalEmbedding`."""
+        return self._model
+
+    def _documents(self, nodes: list[NodeWithScore]) -> list[Any]:
+        images = []
+        for i, scored in enumerate(nodes):
+            node = scored.node
+            if not isinstance(node, ImageNode) or not (
+                node.image or node.image_path or node.image_url
+            ):
+                raise ValueError(
+                    f"EmbedPluginsColPaliRerank: node {i} ({node.node_id}) has no image; "
+                    "it reranks ImageNodes (page images) only"
+                )
+            images.append(node.resolve_image())
+        return images
+
+    def _rank(self, query: str, documents: list[Any]) -> list[RerankResult]:
+        return self._model.rank(
+            query, documents, top_k=self.top_n, batch_size=self.batch_size, parallel=self.parallel
         )
