@@ -95,11 +95,18 @@ def test_langchain_embed_image_bad_input(lc: EmbedPluginsEmbeddings) -> None:
         lc.embed_image([str(PATHS[0]), 5])  # type: ignore[list-item]
 
 
-def test_langchain_text_only_options_refused_for_images() -> None:
+def test_langchain_text_options_stay_with_the_text_model() -> None:
+    both = EmbedPluginsEmbeddings(
+        spec=TEXT_SPEC, model_path=CLIP, image_model_path=CLIP, max_length=16, threads=1
+    )
+    assert both.model.spec.max_length == 16
+    assert both.image_model is not None
+    assert both.image_model._recipe.session.threads == 1
+
+
+def test_colpali_rerank_refuses_text_only_options() -> None:
     with pytest.raises(ValueError, match="max_length"):
-        EmbedPluginsEmbeddings(
-            spec=TEXT_SPEC, model_path=CLIP, image_model_path=CLIP, max_length=16
-        )
+        EmbedPluginsColPaliRerank(model_path=COLPALI, max_length=16)
 
 
 # -- LlamaIndex -------------------------------------------------------------------------

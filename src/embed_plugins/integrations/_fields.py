@@ -74,11 +74,14 @@ class EngineFields(BaseModel):
         """The shared constructor keywords, for the wrapped model class."""
         return {name: getattr(self, name) for name in EngineFields.model_fields}
 
-    def vision_engine_kwargs(self) -> dict[str, Any]:
-        """:meth:`engine_kwargs` for an image model: no ``max_length``/``optimize``
-        (text-only options), an error if they were set."""
+    def vision_engine_kwargs(self, refuse_text_options: bool = True) -> dict[str, Any]:
+        """:meth:`engine_kwargs` for an image model, without ``max_length``/``optimize``.
+
+        An adapter whose only model takes images refuses those text options when set;
+        one with a text model beside the image model keeps them for the text model.
+        """
         given = [n for n in _TEXT_ONLY if n in self.model_fields_set and getattr(self, n)]
-        if given:
+        if given and refuse_text_options:
             raise ValueError(f"{', '.join(given)} do(es) not apply to image models")
         return {k: v for k, v in self.engine_kwargs().items() if k not in _TEXT_ONLY}
 
@@ -135,12 +138,16 @@ class ImageFields(BaseModel):
     )
     image_batch_size: int = Field(default=16, gt=0, description="Images per ONNX call.")
 
-    def build_image_model(self, engine_kwargs: dict[str, Any]) -> ImageEmbedding | None:
-        """The image model, or ``None`` when no image field is set."""
+    def build_image_model(self, engine: EngineFields) -> ImageEmbedding | None:
+        """The image model, or ``None`` when no image field is set; ``engine``'s options
+        (threads, providers...) apply to it, its text-only ones stay with the text model."""
         given = (self.image_model_name, self.image_model_path, self.image_spec)
         if all(v is None for v in given):
             return None
-        kwargs = {**engine_kwargs, "model_path": self.image_model_path}
+        kwargs = {
+            **engine.vision_engine_kwargs(refuse_text_options=False),
+            "model_path": self.image_model_path,
+        }
         return ImageEmbedding(self.image_model_name, spec=self.image_spec, **kwargs)
 
     def embed_images(

@@ -107,7 +107,7 @@ class EmbedPluginsEmbeddings(EngineFields, ImageFields, Embeddings):
             **self.engine_kwargs(),
         )
         self.model_name = self._model.model_name
-        self._image_model = self.build_image_model(self.vision_engine_kwargs())
+        self._image_model = self.build_image_model(self)
 
     @property
     def model(self) -> TextEmbedding:

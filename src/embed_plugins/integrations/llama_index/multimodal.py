@@ -59,7 +59,7 @@ class EmbedPluginsMultiModalEmbedding(EmbedPluginsEmbedding, MultiModalEmbedding
         if self.image_model_path is not None and "image_model_name" not in self.model_fields_set:
             self.image_model_name = None  # the folder names the model, not the default
         super().model_post_init(context)
-        self._image_model = self.build_image_model(self.vision_engine_kwargs())
+        self._image_model = self.build_image_model(self)
         if self._image_model is not None:
             self.image_model_name = self._image_model.model_name
 
