@@ -1,136 +1,109 @@
-"""Persistent worker processes: one pool per model object, started on first use.
+"""Persistent worker processes: one pool per model object, shared by concurrent calls.
 
-Each worker builds the pipeline once from the picklable recipe and then runs
-pre-processing, inference and post-processing for whole chunks of inputs,
-sending back only final results.  The parent:
+Each worker (:mod:`.worker`) builds the pipeline once and runs pre-processing,
+inference and post-processing for whole chunks of inputs, sending back only
+final results.  The parent:
 
-* cuts the input stream into windows, sorts each window by text length and
-  cuts it into chunks of similar length (so workers pad little);
-* keeps a bounded number of chunks in flight per worker (back-pressure: the
-  input iterator is read only as fast as results are consumed);
-* yields results in input order;
-* waits on the result pipes *and* the process sentinels, so a worker killed by
-  a signal is noticed at once and reported by name and signal, never a hang;
-* re-raises a worker's exception with its original type, message and the
-  worker's traceback text.
-
-A pool that saw a failure is torn down; the next call starts a fresh one.
+* cuts each call's input stream into windows, sorts each window by size and cuts
+  it into chunks of similar size (so workers pad little);
+* keeps at most two chunks per worker in flight, over all calls together
+  (back-pressure: a call's input is read only as fast as its results are consumed);
+* serves any number of concurrent calls (threads, async tasks): every chunk is
+  tagged with its call, and results go back to that call, in its input order;
+* waits on the result pipes *and* the process sentinels, with one thread at a
+  time reading (the others wait on a condition), so a death is noticed at once;
+* treats a worker that died before it started a chunk (killed while idle) as
+  replaceable: a fresh worker takes its chunks and the call goes on;
+* reports a worker that died *while running* a chunk with a :class:`WorkerError`
+  naming it, the signal and the inputs it held, to the call that chunk belongs to;
+* declares a worker that has held work without a word for longer than the hang
+  deadline hung: it is killed, replaced, and the call is told;
+* re-raises a worker's exception with its original type, message and the worker's
+  traceback text, to the call whose input raised it (the pool stays usable).
 """
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
 import os
-import pickle
-import queue as queue_mod
-import signal
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from typing import Any
 
 from ..errors import WorkerError
 from .batching import validated_windows
 from .pipeline import PipelineRecipe, Task
 from .session import default_threads
+from .worker import (
+    ACK,
+    ERROR,
+    NO_CHUNK,
+    OK,
+    READY,
+    RemoteTraceback,
+    Worker,
+    describe_exit,
+    unpack_error,
+    worker_main,
+)
 
-#: How often (seconds) the parent re-checks worker health while waiting.
-_POLL_S = 0.5
-#: Chunks each worker may hold (one running, one queued) before the parent waits.
+__all__ = ["RemoteTraceback", "WorkerPool", "describe_exit"]
+
+#: How often (seconds) a waiting caller re-checks worker health and deadlines.
+_POLL_S = 0.25
+#: Chunks each worker may hold (one running, one queued) before callers wait.
 _IN_FLIGHT_PER_WORKER = 2
+#: Default hang deadline (seconds without a word from a worker holding work); the
+#: environment variable overrides it.  A chunk expected to take longer (from the
+#: pool's measured seconds per unit of ``size_hint``) gets ten times that instead.
+DEFAULT_HANG_TIMEOUT_S = 120.0
+HANG_TIMEOUT_ENV = "EMBED_PLUGINS_WORKER_TIMEOUT"
 
 Validator = Callable[[Any, int], Any]
 
 
-class RemoteTraceback(Exception):
-    """The formatted traceback of an exception raised in a worker (set as ``__cause__``)."""
-
-    def __init__(self, tb: str) -> None:
-        super().__init__(tb)
-        self.tb = tb
-
-    def __str__(self) -> str:
-        return f"\n\nWorker traceback:\n{self.tb}"
-
-
-def _worker_main(recipe: PipelineRecipe, tasks: Any, results: Connection, name: str) -> None:
-    """Worker loop: build the pipeline once, then process chunks until told to stop."""
-    # The parent handles Ctrl-C; a worker interrupted mid-chunk would only lose work.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        pipeline = recipe.create()
-    except BaseException as exc:
-        results.send(("error", -1, _pack_error(exc)))
-        return
-    while True:
-        message = tasks.get()
-        if message is None:
-            return
-        chunk_id, items, batch_size, task = message
-        try:
-            out = pipeline.process(items, batch_size, task)
-        except BaseException as exc:
-            results.send(("error", chunk_id, _pack_error(exc)))
-            continue
-        results.send(("ok", chunk_id, out))
-
-
-def _pack_error(exc: BaseException) -> tuple[str, str, str, bytes | None]:
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    payload: bytes | None
-    try:
-        payload = pickle.dumps(exc)
-        pickle.loads(payload)  # some exceptions pickle but cannot be rebuilt
-    except Exception:
-        payload = None
-    return (type(exc).__qualname__, str(exc), tb, payload)
-
-
-def _unpack_error(packed: tuple[str, str, str, bytes | None], worker: str) -> BaseException:
-    type_name, message, tb, payload = packed
-    if payload is not None:
-        try:
-            exc: BaseException = pickle.loads(payload)
-            exc.__cause__ = RemoteTraceback(tb)
-            return exc
-        except Exception:
-            pass
-    error = WorkerError(f"{worker} raised {type_name}: {message}")
-    error.__cause__ = RemoteTraceback(tb)
-    return error
-
-
-@dataclass
-class _Worker:
-    name: str
-    process: BaseProcess
-    tasks: Any
-    results: Connection
-    in_flight: int = 0
-
-
-@dataclass
+@dataclass(eq=False)
 class _Window:
     size: int
+    offset: int
     results: list[Any]
     pending: int
 
 
-def describe_exit(process: BaseProcess) -> str:
-    code = process.exitcode
-    if code is not None and code < 0:
-        try:
-            sig = signal.Signals(-code).name
-        except ValueError:
-            sig = f"signal {-code}"
-        return f"was killed by {sig}"
-    return f"exited unexpectedly with code {code}"
+@dataclass(eq=False)
+class _Call:
+    batch_size: int
+    task: Task
+    todo: deque[_Chunk] = field(default_factory=deque)
+    alive: deque[_Window] = field(default_factory=deque)
+    error: BaseException | None = None
+    closed: bool = False
+
+
+@dataclass(eq=False)
+class _Chunk:
+    call: _Call
+    window: _Window
+    positions: list[int]
+    items: list[Any]
+    cost: int
+
+    def span(self) -> str:
+        first = self.window.offset + min(self.positions)
+        last = self.window.offset + max(self.positions)
+        return f"inputs {first}-{last}" if last > first else f"input {first}"
+
+
+def hang_timeout_from_env() -> float:
+    value = os.environ.get(HANG_TIMEOUT_ENV, "")
+    try:
+        return float(value) if value.strip() else DEFAULT_HANG_TIMEOUT_S
+    except ValueError:
+        raise ValueError(f"{HANG_TIMEOUT_ENV} must be a number of seconds, got {value!r}") from None
 
 
 class WorkerPool:
@@ -143,43 +116,64 @@ class WorkerPool:
         *,
         threads_per_worker: int | None = None,
         start_method: str | None = None,
+        hang_timeout: float | None = None,
     ) -> None:
         if n_workers < 1:
             raise ValueError(f"a pool needs at least one worker, got {n_workers}")
         self.size = n_workers
         self.start_method = start_method or os.environ.get("EMBED_PLUGINS_START_METHOD", "spawn")
+        self.hang_timeout = hang_timeout if hang_timeout is not None else hang_timeout_from_env()
+        if self.hang_timeout <= 0:
+            raise ValueError(f"the hang timeout must be positive, got {self.hang_timeout}")
         self._ctx: Any = mp.get_context(self.start_method)
         threads = threads_per_worker or recipe.session.threads
         if threads is None:
             threads = max(1, default_threads() // n_workers)
         self.threads_per_worker = threads
-        worker_recipe = recipe.with_session(recipe.session.with_threads(threads))
-        self._workers: list[_Worker] = []
+        self._recipe = recipe.with_session(recipe.session.with_threads(threads))
+        self._cond = threading.Condition()
+        self._workers: list[Worker] = []
+        self._chunks: dict[int, _Chunk] = {}  # every chunk sent and not finished
+        self._started: dict[int, float] = {}  # chunk id -> when a worker acknowledged it
+        self._next_id = 0
+        self._calls = 0
+        self._reading = False  # one thread at a time reads the pipes
         self._broken: str | None = None
-        self._lock = threading.Lock()
+        self._fatal: BaseException | None = None
+        self._seconds_per_cost: float | None = None
         try:
             for i in range(n_workers):
-                self._workers.append(self._start(worker_recipe, i))
+                self._workers.append(self._start(i))
         except BaseException:
             self.close()
             raise
 
-    def _start(self, recipe: PipelineRecipe, index: int) -> _Worker:
+    def _start(self, index: int) -> Worker:
         tasks = self._ctx.Queue()
         reader, writer = self._ctx.Pipe(duplex=False)
         name = f"embed_plugins worker {index}"
         process = self._ctx.Process(
-            target=_worker_main, args=(recipe, tasks, writer, name), name=name, daemon=True
+            target=worker_main, args=(self._recipe, tasks, writer, name), name=name, daemon=True
         )
         process.start()
         writer.close()
-        worker = _Worker(name=name, process=process, tasks=tasks, results=reader)
-        worker.name = f"{name} (pid {process.pid})"
-        return worker
+        return Worker(
+            index=index,
+            name=f"{name} (pid {process.pid})",
+            process=process,
+            tasks=tasks,
+            results=reader,
+            last_heard=time.monotonic(),
+        )
 
     @property
     def healthy(self) -> bool:
-        return self._broken is None and all(w.process.is_alive() for w in self._workers)
+        return self._broken is None
+
+    @property
+    def busy(self) -> bool:
+        """At least one call is iterating over this pool's results right now."""
+        return self._calls > 0
 
     # -- running -------------------------------------------------------------
     def run(
@@ -190,101 +184,213 @@ class WorkerPool:
         validate: Validator,
         size_hint: Callable[[Any], int] = len,
     ) -> Iterator[Any]:
-        """Results in input order; chunks of ``batch_size`` items go to the workers."""
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError(
-                "this model's worker pool is already serving another call; "
-                "finish iterating the first result before starting a second parallel call"
-            )
+        """Results in input order; chunks of at most ``batch_size`` items go to the workers."""
+        call = _Call(batch_size=batch_size, task=task)
+        max_in_flight = _IN_FLIGHT_PER_WORKER * self.size
+        windows = self._windows(
+            items, call, batch_size * max_in_flight, 2 * max_in_flight, validate, size_hint
+        )
+        with self._cond:
+            self._check_open()
+            self._calls += 1
+            self._replace_dead_idle_workers()
         try:
-            yield from self._run(items, batch_size, task, validate, size_hint)
+            yield from self._serve(call, windows)
         finally:
-            self._lock.release()
+            with self._cond:
+                self._calls -= 1
+                call.closed = True  # results still in flight are dropped on arrival
+                call.todo.clear()
 
-    @property
-    def busy(self) -> bool:
-        """A call is iterating over this pool's results right now."""
-        return self._lock.locked()
+    def _serve(self, call: _Call, windows: Iterator[tuple[_Window, list[_Chunk]]]) -> Iterator[Any]:
+        exhausted = False
+        while True:
+            # Read ahead outside the lock (the input may be slow): at most two windows alive.
+            if not exhausted and not call.todo and len(call.alive) < 2:
+                try:
+                    window, chunks = next(windows)
+                except StopIteration:
+                    exhausted = True
+                else:
+                    with self._cond:
+                        call.alive.append(window)
+                        call.todo.extend(chunks)
+            with self._cond:
+                self._check_open()
+                if call.error is not None:
+                    raise call.error
+                self._dispatch(call)
+                finished = []
+                while call.alive and call.alive[0].pending == 0:
+                    finished.append(call.alive.popleft())
+                done = exhausted and not call.alive
+                can_read = not exhausted and not call.todo and len(call.alive) < 2
+            for window in finished:
+                yield from window.results
+                window.results = []
+            if done:
+                return
+            if not finished and not can_read:
+                self._await_progress()
+
+    def _dispatch(self, call: _Call) -> None:
+        """Send the call's chunks while workers have room (the lock is held)."""
+        while call.todo:
+            worker = min(self._workers, key=lambda w: len(w.chunks))
+            if len(worker.chunks) >= _IN_FLIGHT_PER_WORKER:
+                return
+            chunk = call.todo.popleft()
+            chunk_id = self._next_id
+            self._next_id += 1
+            if not worker.chunks:
+                worker.last_heard = time.monotonic()  # its deadline starts now
+            worker.tasks.put((chunk_id, chunk.items, call.batch_size, call.task))
+            worker.chunks[chunk_id] = chunk
+            self._chunks[chunk_id] = chunk
 
     def _check_open(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal
         if self._broken is not None:
             raise WorkerError(f"the worker pool was shut down during this call ({self._broken})")
 
-    def _run(
-        self,
-        items: Iterable[Any],
-        batch_size: int,
-        task: Task,
-        validate: Validator,
-        size_hint: Callable[[Any], int],
-    ) -> Iterator[Any]:
-        max_in_flight = _IN_FLIGHT_PER_WORKER * self.size
-        window_iter = self._windows(
-            items, batch_size, batch_size * max_in_flight, 2 * max_in_flight, validate, size_hint
-        )
-        alive: deque[_Window] = deque()  # windows read from the input and not yet yielded
-        todo: deque[tuple[_Window, list[int], list[Any]]] = deque()
-        owners: dict[int, tuple[_Window, list[int]]] = {}
-        try:
-            yield from self._loop(window_iter, batch_size, task, max_in_flight, alive, todo, owners)
-        except BaseException:
-            # Results still in flight would reach the next call: only a fresh pool is safe.
-            if owners:
-                self._broken = self._broken or "a call ended with work in flight"
-                self.close(timeout=0)
-            raise
+    # -- collecting ------------------------------------------------------------
+    def _await_progress(self) -> None:
+        """Wait until some result arrives (or a poll interval passes).
 
-    def _loop(
-        self,
-        window_iter: Iterator[tuple[_Window, list[tuple[list[int], list[Any]]]]],
-        batch_size: int,
-        task: Task,
-        max_in_flight: int,
-        alive: deque[_Window],
-        todo: deque[tuple[_Window, list[int], list[Any]]],
-        owners: dict[int, tuple[_Window, list[int]]],
-    ) -> Iterator[Any]:
-        next_id = 0
-        exhausted = False
-        while True:
-            self._check_open()
-            # Fill: dispatch while there is room.  At most two windows are alive (the one
-            # being yielded and the next), so reading the input never runs ahead further.
-            while sum(w.in_flight for w in self._workers) < max_in_flight:
-                if not todo:
-                    if exhausted or len(alive) >= 2:
-                        break
-                    try:
-                        window, parts = next(window_iter)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    alive.append(window)
-                    todo.extend((window, positions, chunk) for positions, chunk in parts)
-                window, positions, chunk = todo.popleft()
-                worker = min(self._workers, key=lambda w: w.in_flight)
-                worker.tasks.put((next_id, chunk, batch_size, task))
-                worker.in_flight += 1
-                owners[next_id] = (window, positions)
-                next_id += 1
-            # Drain: yield finished windows in order.
-            while alive and alive[0].pending == 0:
-                done = alive.popleft()
-                yield from done.results
-                done.results = []
-            if exhausted and not owners and not todo:
+        One waiting thread reads the pipes and routes what it reads to the calls;
+        the others sleep on the condition until it is done.
+        """
+        with self._cond:
+            if self._reading:
+                self._cond.wait(_POLL_S)
                 return
-            self._collect(owners)
+            self._reading = True
+            waitables: list[Any] = []
+            for w in self._workers:
+                waitables += [w.results, w.process.sentinel]
+        try:
+            try:
+                ready = wait(waitables, timeout=_POLL_S) if waitables else []
+            except (OSError, ValueError):  # the pool was closed meanwhile
+                ready = []
+            with self._cond:
+                if self._broken is None:
+                    self._receive(ready)
+                    self._check_workers()
+        finally:
+            with self._cond:
+                self._reading = False
+                self._cond.notify_all()
+
+    def _receive(self, ready: list[Any]) -> None:
+        by_conn = {w.results: w for w in self._workers}
+        for obj in ready:
+            worker = by_conn.get(obj)
+            if worker is None:
+                continue
+            try:
+                while worker.results.poll():
+                    self._handle(worker, *worker.results.recv())
+            except (EOFError, OSError):
+                continue  # the death is handled by _check_workers
+
+    def _handle(self, worker: Worker, kind: str, chunk_id: int, payload: Any) -> None:
+        now = time.monotonic()
+        worker.last_heard = now
+        if kind == READY:
+            worker.ready = True
+            return
+        if kind == ERROR and chunk_id == NO_CHUNK:  # the pipeline could not be built
+            self._fatal = unpack_error(payload, worker.name)
+            self._fail(f"{worker.name} could not start")
+            return
+        chunk = worker.chunks.get(chunk_id)
+        if chunk is None:
+            return
+        if kind == ACK:
+            worker.running = chunk_id
+            self._started[chunk_id] = now
+            return
+        del worker.chunks[chunk_id]
+        self._chunks.pop(chunk_id, None)
+        worker.running = None
+        started = self._started.pop(chunk_id, None)
+        if kind == OK:
+            if started is not None and chunk.cost > 0:
+                rate = (now - started) / chunk.cost
+                old = self._seconds_per_cost
+                self._seconds_per_cost = rate if old is None else 0.8 * old + 0.2 * rate
+            call = chunk.call
+            if not call.closed and call.error is None:
+                for pos, result in zip(chunk.positions, payload, strict=True):
+                    chunk.window.results[pos] = result
+                chunk.window.pending -= 1
+        elif kind == ERROR and not chunk.call.closed and chunk.call.error is None:
+            chunk.call.error = unpack_error(payload, worker.name)
+
+    def _check_workers(self) -> None:
+        """Deaths and hangs: replace the worker; tell the call whose chunk it was running."""
+        now = time.monotonic()
+        for worker in list(self._workers):
+            if not worker.process.is_alive():
+                how = describe_exit(worker.process)
+            elif worker.chunks and now - worker.last_heard > self._deadline(worker):
+                how = (
+                    f"stopped responding: no word for {now - worker.last_heard:.0f} s while "
+                    f"holding work (hang deadline {self._deadline(worker):.0f} s; set "
+                    f"{HANG_TIMEOUT_ENV} to change it); it was killed"
+                )
+                worker.process.kill()
+            else:
+                continue
+            if not worker.ready:
+                self._fatal = WorkerError(f"{worker.name} {how} before it was ready")
+                self._fail(f"{worker.name} {how} before it was ready")
+                return
+            self._replace(worker, how)
+
+    def _deadline(self, worker: Worker) -> float:
+        if not worker.ready:
+            return max(self.hang_timeout, 300.0)  # loading the model
+        running = worker.chunks.get(worker.running) if worker.running is not None else None
+        if running is None or self._seconds_per_cost is None:
+            return self.hang_timeout
+        cost: int = running.cost
+        return max(self.hang_timeout, 10 * self._seconds_per_cost * cost)
+
+    def _replace(self, worker: Worker, how: str) -> None:
+        """A fresh worker in ``worker``'s place; its chunks go back to their calls."""
+        running = worker.chunks.get(worker.running) if worker.running is not None else None
+        if running is not None and not running.call.closed and running.call.error is None:
+            running.call.error = WorkerError(
+                f"{worker.name} {how} while processing {running.span()} of this call "
+                "(if SIGKILL: often the out-of-memory killer; try a smaller batch_size or fewer "
+                "workers). A fresh worker took its place; the next call runs normally."
+            )
+        for chunk_id, chunk in reversed(list(worker.chunks.items())):
+            self._chunks.pop(chunk_id, None)
+            self._started.pop(chunk_id, None)
+            if chunk is not running and not chunk.call.closed:
+                chunk.call.todo.appendleft(chunk)  # never started: safe to run elsewhere
+        worker.chunks.clear()
+        worker.finish(timeout=0)
+        self._workers[self._workers.index(worker)] = self._start(worker.index)
+
+    def _replace_dead_idle_workers(self) -> None:
+        for worker in list(self._workers):
+            if not worker.chunks and not worker.process.is_alive() and worker.ready:
+                self._replace(worker, describe_exit(worker.process))
 
     @staticmethod
     def _windows(
         items: Iterable[Any],
-        batch_size: int,
+        call: _Call,
         window_items: int,
         chunks_per_window: int,
         validate: Validator,
         size_hint: Callable[[Any], int],
-    ) -> Iterator[tuple[_Window, list[tuple[list[int], list[Any]]]]]:
+    ) -> Iterator[tuple[_Window, list[_Chunk]]]:
         """Validated windows, each cut into chunks of similar-size items and similar cost.
 
         Items are sorted by ``size_hint`` and cut into about ``chunks_per_window``
@@ -292,86 +398,54 @@ class WorkerPool:
         small input keeps every worker busy; the costliest chunks come first, so no
         worker is left finishing one big chunk alone at the end of a window.
         """
+        offset = 0
         for checked in validated_windows(items, window_items, validate):
             sizes = [max(1, size_hint(item)) for item in checked]
             order = sorted(range(len(checked)), key=sizes.__getitem__)
             target = sum(sizes) / chunks_per_window
-            parts: list[tuple[list[int], list[Any]]] = []
+            window = _Window(
+                size=len(checked), offset=offset, results=[None] * len(checked), pending=0
+            )
+            chunks: list[_Chunk] = []
             positions: list[int] = []
             cost = 0
             for i in order:
                 positions.append(i)
                 cost += sizes[i]
-                if cost >= target or len(positions) == batch_size:
-                    parts.append((positions, [checked[j] for j in positions]))
+                if cost >= target or len(positions) == call.batch_size:
+                    chunks.append(
+                        _Chunk(call, window, positions, [checked[j] for j in positions], cost)
+                    )
                     positions, cost = [], 0
             if positions:
-                parts.append((positions, [checked[j] for j in positions]))
-            parts.reverse()
-            yield (
-                _Window(size=len(checked), results=[None] * len(checked), pending=len(parts)),
-                parts,
-            )
-
-    def _collect(self, owners: dict[int, tuple[_Window, list[int]]]) -> None:
-        """Wait for one or more results; raise at once if a worker died."""
-        self._check_open()
-        by_conn = {w.results: w for w in self._workers}
-        by_sentinel = {w.process.sentinel: w for w in self._workers}
-        ready = wait([*by_conn, *by_sentinel], timeout=_POLL_S)
-        for obj in ready:
-            worker = by_conn.get(obj)  # type: ignore[call-overload]
-            if worker is None:
-                continue
-            try:
-                status, chunk_id, payload = worker.results.recv()
-            except (EOFError, OSError):
-                continue  # the sentinel check below names the cause
-            if status == "error":
-                self._fail(f"{worker.name} failed")
-                raise _unpack_error(payload, worker.name)
-            worker.in_flight -= 1
-            window, positions = owners.pop(chunk_id)
-            for pos, result in zip(positions, payload, strict=True):
-                window.results[pos] = result
-            window.pending -= 1
-        for worker in self._workers:
-            if not worker.process.is_alive():
-                how = describe_exit(worker.process)
-                self._fail(f"{worker.name} {how}")
-                raise WorkerError(
-                    f"{worker.name} {how} while processing {worker.in_flight} chunk(s) "
-                    "(if SIGKILL: often the out-of-memory killer; try a smaller batch_size "
-                    "or fewer workers). The pool was shut down; the next call starts a new one."
+                chunks.append(
+                    _Chunk(call, window, positions, [checked[j] for j in positions], cost)
                 )
+            chunks.reverse()
+            window.pending = len(chunks)
+            offset += len(checked)
+            yield window, chunks
 
     def _fail(self, reason: str) -> None:
         self._broken = reason
-        self.close()
+        self._close_workers(timeout=0)
 
     # -- shutdown --------------------------------------------------------------
     def close(self, timeout: float = 5.0) -> None:
         """Stop every worker: ask politely (``timeout`` seconds in all), then terminate, then kill.
 
-        A broken pool is not asked: a worker may be blocked sending a result nobody reads.
+        A call still iterating in another thread gets a :class:`WorkerError` at once.
         """
+        with self._cond:
+            self._broken = self._broken or "closed"
+            self._close_workers(timeout)
+            self._cond.notify_all()
+
+    def _close_workers(self, timeout: float) -> None:
         workers, self._workers = self._workers, []
-        if self._broken is not None:
-            timeout = 0
-        self._broken = self._broken or "closed"
         for w in workers:
-            if w.process.is_alive():
-                with contextlib.suppress(ValueError, OSError, queue_mod.Full):
-                    w.tasks.put_nowait(None)
+            if timeout > 0:
+                w.ask_to_stop()
         deadline = time.monotonic() + timeout
         for w in workers:
-            w.process.join(max(0.0, deadline - time.monotonic()))
-            if w.process.is_alive():
-                w.process.terminate()
-                w.process.join(1.0)
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join(1.0)
-            w.results.close()
-            w.tasks.close()
-            w.tasks.cancel_join_thread()
+            w.finish(deadline - time.monotonic())
