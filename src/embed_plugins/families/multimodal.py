@@ -1,20 +1,23 @@
-"""Multimodal late interaction (ColPali): page images and text queries -> token vectors.
+"""Multimodal late interaction: page images and text queries -> one vector per token.
 
-Inputs are built as transformers' ``ColPaliProcessor`` builds them (see
-:mod:`embed_plugins.catalog.multimodal`):
+Two processors' conventions, each exactly as transformers builds its inputs
+(see :mod:`embed_plugins.catalog.multimodal` for the sources):
 
-* :func:`image_prompt` -- ``<image>`` x n, ``<bos>``, the visual prompt, ``"\\n"``;
-* :func:`query_prompt` -- ``<bos>``, the query prefix, the query, the
-  augmentation tokens, ``"\\n"``.
+* **ColPali** (:class:`ColPaliPipeline`, ``ColPaliProcessor``): a page is
+  ``<image>`` x n, ``<bos>``, the visual prompt and ``"\\n"``, pixels from the SigLIP
+  processor; a query is ``<bos>``, the query prefix, the query, ten ``<pad>`` and
+  ``"\\n"``; no special tokens added by the tokenizer.
+* **ColModernVBERT** (:class:`ColModernVBertPipeline`, ``ColModernVBertProcessor``):
+  a page is tiled (:mod:`embed_plugins.vision.tiling`) and its visual prompt's
+  ``<image>`` becomes one block of image tokens per tile plus the global view; a
+  query is the query and ten ``<end_of_utterance>``; the tokenizer adds its own
+  ``[CLS]``/``[SEP]``.
 
-Both are tokenised without added special tokens.  Queries are sorted by length,
-cut into batches by the engine's planner and left-padded with ``<pad>`` (attention
-mask 0) as the processor pads them; the padding rows are dropped from the
-results, so each query gives exactly one vector per token it has.  Gemma's
-rotary positions make attention depend only on relative positions, so a padded
-query's vectors equal the ones it gets alone (the reference shows both).  Queries
-feed one all-zero ``(1, 3, H, W)`` image (the graph needs the input; without
-``<image>`` tokens it is unused), not one per query.
+Both: rows of different lengths are left-padded (attention mask 0) as the
+processors pad them, and padding rows are dropped from the results, so each input
+gives exactly one vector per token it has.  The text models attend both ways with
+relative (rotary) positions, so an input's vectors do not depend on its batch (the
+references show both).  Queries feed one all-zero image or tile, not one per query.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from ..engine.pipeline import PipelineRecipe, Task
 from ..engine.session import GraphIO, create_session
 from ..errors import ModelLoadError
 from ..text.config import read_json
-from ..vision.load import ImageItem
+from ..vision.load import ImageItem, decode
 from ..vision.processor import read_processor_config
+from ..vision.tiling import pad_tiles, read_tiling_config, tile_image
 from .image import decoder_threads, pixel_batch
 from .late_interaction import normalize_tokens
 
@@ -44,25 +48,34 @@ IntArray = npt.NDArray[np.int64]
 #: ColPaliProcessor's defaults (transformers ``models/colpali/processing_colpali.py``).
 DEFAULT_VISUAL_PROMPT = "Describe the image."
 DEFAULT_QUERY_PREFIX = "Question: "
+#: ColModernVBertProcessor's visual prompt (transformers ``models/colmodernvbert``).
+MODERNVBERT_VISUAL_PROMPT = (
+    "<|begin_of_text|>User:<image>Describe the image.<end_of_utterance>\nAssistant:"
+)
 
 
 def image_prompt(image_token: str, count: int, bos: str, visual_prompt: str) -> str:
+    """ColPali's page text: image tokens, ``<bos>``, the visual prompt, a newline."""
     return f"{image_token * count}{bos}{visual_prompt}\n"
 
 
 def query_prompt(query: str, bos: str, prefix: str, augmentation: str) -> str:
+    """ColPali's query text (ColModernVBERT's is the same with ``bos = prefix = ""``)."""
     return f"{bos}{prefix}{query}{augmentation}\n"
 
 
-def _optional(path: Path) -> dict[str, Any]:
-    return read_json(path) if path.is_file() else {}
-
-
-def _token_text(value: Any, default: str) -> str:
-    """A special token as written in tokenizer_config.json (a string or {"content": ...})."""
-    if isinstance(value, Mapping):
-        value = value.get("content")
-    return value if isinstance(value, str) and value else default
+def tiled_image_tokens(image_token: str, per_tile: int, rows: int, cols: int) -> str:
+    """The text that replaces ``<image>`` for an image cut into ``rows x cols`` tiles."""
+    block = image_token * per_tile
+    global_view = f"<fake_token_around_image><global-img>{block}<fake_token_around_image>"
+    if rows == 0 and cols == 0:
+        return global_view
+    grid = "".join(
+        "".join(f"<fake_token_around_image><row_{r}_col_{c}>{block}" for c in range(1, cols + 1))
+        + "\n"
+        for r in range(1, rows + 1)
+    )
+    return f"{grid}\n{global_view}"
 
 
 def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[IntArray, IntArray]:
@@ -77,61 +90,39 @@ def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[IntArray, IntA
     return ids, mask
 
 
+def _optional(path: Path) -> dict[str, Any]:
+    return read_json(path) if path.is_file() else {}
+
+
+def _token_text(value: Any, default: str) -> str:
+    """A special token as written in tokenizer_config.json (a string or {"content": ...})."""
+    if isinstance(value, Mapping):
+        value = value.get("content")
+    return value if isinstance(value, str) and value else default
+
+
 class MultimodalPipeline:
-    """Images (``embed``) or query texts (``query``) -> ``(tokens, dim)`` float32 arrays."""
+    """What both processors share: tokenizer, session, left-padded runs, query batches."""
+
+    #: Whether the tokenizer adds its special tokens (its template) to prompts.
+    add_special_tokens = False
 
     def __init__(self, recipe: PipelineRecipe) -> None:
         spec = recipe.spec
         if not isinstance(spec, MultimodalSpec) or recipe.model_dir is None:
-            raise TypeError("MultimodalPipeline needs a MultimodalSpec and a model folder")
+            raise TypeError(f"{type(self).__name__} needs a MultimodalSpec and a model folder")
         folder = recipe.model_dir
         self.spec = spec
-        self.config = read_processor_config(folder, spec.preprocessing)
-        size = self.config.output_size()
-        if size is None:
-            raise ModelLoadError(f"{spec.model}: the image processor gives no fixed image size")
-        self.image_size = size
-        processor = _optional(folder / "processor_config.json")
-        nested = processor.get("image_processor")
-        image_cfg = nested if isinstance(nested, Mapping) else {}
-        preprocessor = _optional(folder / "preprocessor_config.json")
-        seq = (
-            spec.image_seq_length
-            or image_cfg.get("image_seq_length")
-            or preprocessor.get("image_seq_length")
-            or processor.get("image_seq_length")
-        )
-        if not isinstance(seq, int) or seq < 1:
-            raise ModelLoadError(
-                f"{spec.model}: image_seq_length is in neither the spec nor the processor files"
-            )
-        tokenizer_cfg = _optional(folder / "tokenizer_config.json")
-        bos = _token_text(tokenizer_cfg.get("bos_token"), "<bos>")
+        self.folder = folder
+        self.processor_config = _optional(folder / "processor_config.json")
+        self.tokenizer_config = _optional(folder / "tokenizer_config.json")
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
-        for token in (spec.image_token, bos, spec.query_augmentation_token):
-            if self.tokenizer.token_to_id(token) is None:
-                raise ModelLoadError(f"{spec.model}: token {token!r} is not in the vocabulary")
-        self.bos = bos
-        pad_id = self.tokenizer.token_to_id(_token_text(tokenizer_cfg.get("pad_token"), "<pad>"))
-        if pad_id is None:
-            raise ModelLoadError(f"{spec.model}: the pad token is not in the vocabulary")
-        self.pad_id: int = pad_id
-        self.token_budget = recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET)
-        self.query_prefix = (
-            spec.query_prefix
-            if spec.query_prefix is not None
-            else processor.get("query_prefix", DEFAULT_QUERY_PREFIX)
-        )
+        self.pad_id = self.token_id(_token_text(self.tokenizer_config.get("pad_token"), "<pad>"))
+        self.token_id(spec.query_augmentation_token)
         self.augmentation = spec.query_augmentation_token * spec.query_augmentation_count
-        visual = (
-            spec.visual_prompt_prefix
-            if spec.visual_prompt_prefix is not None
-            else processor.get("visual_prompt_prefix", DEFAULT_VISUAL_PROMPT)
-        )
-        prompt = image_prompt(spec.image_token, seq, bos, visual)
-        self.image_ids = np.asarray(self.encode([prompt])[0], dtype=np.int64)
+        self.token_budget = recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET)
         session, self.threads = decoder_threads(recipe.session)
         self.session = create_session(folder / spec.model_file, session)
         self.io = GraphIO.of(self.session)
@@ -140,16 +131,38 @@ class MultimodalPipeline:
             if name not in self.io.inputs:
                 raise ModelLoadError(f"{spec.model}: the ONNX graph has no input {name!r}")
 
+    def token_id(self, token: str) -> int:
+        found = self.tokenizer.token_to_id(token)
+        if found is None:
+            raise ModelLoadError(f"{self.spec.model}: token {token!r} is not in the vocabulary")
+        return int(found)
+
+    def setting(self, value: Any, key: str, default: Any) -> Any:
+        """A spec field if set, else the processor_config.json key, else the default."""
+        return value if value is not None else self.processor_config.get(key, default)
+
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
-
-    def query_ids(self, queries: Sequence[str]) -> list[list[int]]:
-        """Token ids of queries, as ColPaliProcessor.process_queries writes them."""
-        return self.encode(
-            [query_prompt(q, self.bos, self.query_prefix, self.augmentation) for q in queries]
+        encodings = self.tokenizer.encode_batch(
+            list(texts), add_special_tokens=self.add_special_tokens
         )
+        return [e.ids for e in encodings]
 
-    def run(self, ids: IntArray, mask: IntArray, pixels: FloatArray) -> list[FloatArray]:
+    # -- processor conventions (subclasses) ------------------------------------
+    def query_ids(self, queries: Sequence[str]) -> list[list[int]]:
+        raise NotImplementedError
+
+    def blank_pixels(self) -> FloatArray:
+        """What queries feed as ``pixel_values``: one all-zero image or tile."""
+        raise NotImplementedError
+
+    def image_inputs(self, images: Sequence[ImageItem]) -> tuple[list[list[int]], FloatArray]:
+        """Token ids per image and the batch's ``pixel_values``."""
+        raise NotImplementedError
+
+    # -- running -----------------------------------------------------------------
+    def run(self, rows: Sequence[Sequence[int]], pixels: FloatArray) -> list[FloatArray]:
+        """Left-pad ``rows``, run, and return each row's vectors without its padding."""
+        ids, mask = left_pad(rows, self.pad_id)
         feeds: dict[str, np.ndarray] = {
             "input_ids": ids,
             "attention_mask": mask,
@@ -162,56 +175,156 @@ class MultimodalPipeline:
                 f"{out.shape}; check the spec's dim and output_name"
             )
         vectors = normalize_tokens(out) if self.spec.normalize else out.astype(np.float32)
-        return [np.ascontiguousarray(row) for row in vectors]
+        return [
+            np.ascontiguousarray(v[v.shape[0] - len(r) :])
+            for v, r in zip(vectors, rows, strict=True)
+        ]
 
     def process(self, items: Sequence[Any], batch_size: int, task: Task) -> list[FloatArray]:
         if task == "query":
             return self._queries(items, batch_size)
         results: list[FloatArray] = []
-        images: Sequence[ImageItem] = items
-        for start in range(0, len(images), batch_size):
-            pixels = pixel_batch(images[start : start + batch_size], self.config, self.threads)
-            ids = np.tile(self.image_ids, (len(pixels), 1))
-            results.extend(self.run(ids, np.ones_like(ids), pixels))
+        for start in range(0, len(items), batch_size):
+            rows, pixels = self.image_inputs(items[start : start + batch_size])
+            results.extend(self.run(rows, pixels))
         return results
 
     def _queries(self, queries: Sequence[str], batch_size: int) -> list[FloatArray]:
         encoded = self.query_ids(queries)
-        blank = np.zeros((1, 3, *self.image_size), dtype=np.float32)
+        blank = self.blank_pixels()
         results: list[Any] = [None] * len(encoded)
         for group in plan_batches([len(e) for e in encoded], batch_size, self.token_budget):
-            ids, mask = left_pad([encoded[i] for i in group], self.pad_id)
-            for i, vectors in zip(group.tolist(), self.run(ids, mask, blank), strict=True):
-                results[i] = vectors[-len(encoded[i]) :]  # without the left padding rows
+            rows = [encoded[i] for i in group]
+            for i, vectors in zip(group.tolist(), self.run(rows, blank), strict=True):
+                results[i] = vectors
         return results
 
     def token_count(self, items: Sequence[Any], task: Task) -> int:
-        if task == "query":
-            return sum(len(ids) for ids in self.query_ids(items))
-        return len(items) * len(self.image_ids)
+        return sum(len(ids) for ids in self.query_ids(items))
+
+
+class ColPaliPipeline(MultimodalPipeline):
+    """ColPaliProcessor's conventions (PaliGemma: SigLIP pixels, Gemma tokens)."""
+
+    def __init__(self, recipe: PipelineRecipe) -> None:
+        super().__init__(recipe)
+        spec = self.spec
+        self.config = read_processor_config(self.folder, spec.preprocessing)
+        size = self.config.output_size()
+        if size is None:
+            raise ModelLoadError(f"{spec.model}: the image processor gives no fixed image size")
+        self.image_size = size
+        nested = self.processor_config.get("image_processor")
+        image_cfg = nested if isinstance(nested, Mapping) else {}
+        seq = (
+            spec.image_seq_length
+            or image_cfg.get("image_seq_length")
+            or _optional(self.folder / "preprocessor_config.json").get("image_seq_length")
+            or self.processor_config.get("image_seq_length")
+        )
+        if not isinstance(seq, int) or seq < 1:
+            raise ModelLoadError(
+                f"{spec.model}: image_seq_length is in neither the spec nor the processor files"
+            )
+        self.bos = _token_text(self.tokenizer_config.get("bos_token"), "<bos>")
+        self.token_id(self.bos)
+        self.token_id(spec.image_token)
+        self.query_prefix = self.setting(spec.query_prefix, "query_prefix", DEFAULT_QUERY_PREFIX)
+        visual = self.setting(
+            spec.visual_prompt_prefix, "visual_prompt_prefix", DEFAULT_VISUAL_PROMPT
+        )
+        self.image_ids = self.encode([image_prompt(spec.image_token, seq, self.bos, visual)])[0]
+
+    def query_ids(self, queries: Sequence[str]) -> list[list[int]]:
+        """Token ids of queries, as ColPaliProcessor.process_queries writes them."""
+        return self.encode(
+            [query_prompt(q, self.bos, self.query_prefix, self.augmentation) for q in queries]
+        )
+
+    def blank_pixels(self) -> FloatArray:
+        return np.zeros((1, 3, *self.image_size), dtype=np.float32)
+
+    def image_inputs(self, images: Sequence[ImageItem]) -> tuple[list[list[int]], FloatArray]:
+        pixels = pixel_batch(images, self.config, self.threads)
+        return [self.image_ids] * len(images), pixels
+
+
+class ColModernVBertPipeline(MultimodalPipeline):
+    """ColModernVBertProcessor's conventions (Idefics3 tiles, ModernBERT tokens)."""
+
+    add_special_tokens = True
+
+    def __init__(self, recipe: PipelineRecipe) -> None:
+        super().__init__(recipe)
+        spec = self.spec
+        self.config = read_tiling_config(self.folder, spec.preprocessing)
+        seq = spec.image_seq_length or self.processor_config.get("image_seq_len")
+        if not isinstance(seq, int) or seq < 1:
+            raise ModelLoadError(
+                f"{spec.model}: image_seq_len is in neither the spec nor processor_config.json"
+            )
+        self.per_tile = seq
+        for token in (spec.image_token, "<fake_token_around_image>", "<global-img>"):
+            self.token_id(token)
+        self.query_prefix = self.setting(spec.query_prefix, "query_prefix", "")
+        self.visual_prompt = self.setting(
+            spec.visual_prompt_prefix, "visual_prompt_prefix", MODERNVBERT_VISUAL_PROMPT
+        )
+        if spec.image_token not in self.visual_prompt:
+            raise ModelLoadError(f"{spec.model}: the visual prompt has no {spec.image_token!r}")
+
+    def query_ids(self, queries: Sequence[str]) -> list[list[int]]:
+        return self.encode([f"{self.query_prefix}{q}{self.augmentation}" for q in queries])
+
+    def blank_pixels(self) -> FloatArray:
+        t = self.config.tile
+        return np.zeros((1, 1, 3, t, t), dtype=np.float32)
+
+    def image_inputs(self, images: Sequence[ImageItem]) -> tuple[list[list[int]], FloatArray]:
+        def one(item: ImageItem) -> tuple[FloatArray, int, int]:
+            return tile_image(decode(item), self.config)
+
+        tiled = list(self.threads.map(one, images)) if self.threads else [one(i) for i in images]
+        texts = [
+            self.visual_prompt.replace(
+                self.spec.image_token,
+                tiled_image_tokens(self.spec.image_token, self.per_tile, rows, cols),
+                1,
+            )
+            for _, rows, cols in tiled
+        ]
+        return self.encode(texts), pad_tiles([tiles for tiles, _, _ in tiled])
 
 
 def build_multimodal(recipe: PipelineRecipe) -> MultimodalPipeline:
-    return MultimodalPipeline(recipe)
+    spec = recipe.spec
+    if isinstance(spec, MultimodalSpec) and spec.processor == "colmodernvbert":
+        return ColModernVBertPipeline(recipe)
+    return ColPaliPipeline(recipe)
 
 
 def spec_from_folder(folder: Path, name: str | None = None) -> MultimodalSpec:
-    """A spec for a local ColPali export: ``config.json`` ``model_type`` ``colpali`` and
-    its ``embedding_dim``; the graph is ``model.onnx`` (or the folder's only one)."""
+    """A spec for a local export: ``config.json`` ``model_type`` ``colpali`` or
+    ``colmodernvbert`` and its ``embedding_dim``; the graph is ``model.onnx`` (or the
+    folder's only one)."""
     from ..hub import find_onnx_file
 
     config = _optional(folder / "config.json")
-    if config.get("model_type") != "colpali":
+    kind = config.get("model_type")
+    if kind not in ("colpali", "colmodernvbert"):
         raise ModelLoadError(
-            f"{folder}: config.json model_type is {config.get('model_type')!r}, not 'colpali'; "
+            f"{folder}: config.json model_type is {kind!r}, not 'colpali' or 'colmodernvbert'; "
             "pass spec=MultimodalSpec(...)"
         )
     dim = config.get("embedding_dim")
     if isinstance(dim, bool) or not isinstance(dim, int):
         raise ModelLoadError(f"{folder}: config.json has no embedding_dim; pass a MultimodalSpec")
+    modern = kind == "colmodernvbert"
     return MultimodalSpec(
         model=name or folder.name,
         model_file=find_onnx_file(folder, "MultimodalSpec"),
         dim=dim,
-        description=f"local ColPali model at {folder}",
+        processor=kind,
+        query_augmentation_token="<end_of_utterance>" if modern else "<pad>",
+        description=f"local {kind} model at {folder}",
     )

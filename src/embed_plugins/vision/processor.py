@@ -30,7 +30,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -213,10 +213,19 @@ def parse_config(raw: Mapping[str, Any], where: str = "image processor") -> Imag
 def read_processor_config(
     model_dir: Path, override: Mapping[str, Any] | None = None
 ) -> ImageProcessorConfig:
-    """The folder's image-processor configuration, with ``override`` keys on top.
+    """The folder's image-processor configuration, with ``override`` keys on top."""
+    raw, source = load_raw_config(model_dir, override)
+    return parse_config(raw, source)
+
+
+def load_raw_config(
+    model_dir: Path, override: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], str]:
+    """The folder's image-processor configuration as a dict, and where it came from.
 
     ``preprocessor_config.json`` first, then ``processor_config.json``'s
-    ``image_processor`` entry (transformers 5 writes only the latter).
+    ``image_processor`` entry (transformers 5 writes only the latter); ``override``
+    keys on top.
     """
     raw: dict[str, Any] = {}
     source = "spec.preprocessing"
@@ -233,9 +242,9 @@ def read_processor_config(
     if not raw:
         raise ModelLoadError(
             f"{model_dir}: no preprocessor_config.json or processor_config.json with an "
-            "image_processor entry; pass spec=ImageSpec(..., preprocessing={...})"
+            "image_processor entry; pass a spec with preprocessing={...}"
         )
-    return parse_config(raw, source)
+    return raw, source
 
 
 # -- the steps ----------------------------------------------------------------------
@@ -291,7 +300,27 @@ def center_crop(image: Image.Image, height: int, width: int) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(padded[top : top + height, left : left + width]))
 
 
-def to_array(image: Image.Image, config: ImageProcessorConfig) -> FloatArray:
+class Scaling(Protocol):
+    """The rescale and normalise settings every processor configuration has."""
+
+    @property
+    def do_rescale(self) -> bool: ...
+    @property
+    def rescale_factor(self) -> float: ...
+    @property
+    def do_normalize(self) -> bool: ...
+    @property
+    def image_mean(self) -> tuple[float, float, float]: ...
+    @property
+    def image_std(self) -> tuple[float, float, float]: ...
+
+
+def scale_and_normalize(images: list[Image.Image], config: Scaling) -> FloatArray:
+    """:func:`to_array` of each image, stacked: ``(n, 3, H, W)``."""
+    return np.stack([to_array(image, config) for image in images])
+
+
+def to_array(image: Image.Image, config: Scaling) -> FloatArray:
     """Rescale (float64, then float32) and normalise (float32); ``(3, H, W)``."""
     pixels = np.asarray(image)
     if pixels.ndim == 2:
