@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -41,24 +42,34 @@ def make_hf_cache(
     """The huggingface_hub cache layout, by hand.
 
     ``models--org--name/blobs/<sha>``, ``snapshots/<rev>/<path>`` symlinks to the
-    blobs (or to real files when a Path is given), and ``refs/<ref>`` holding ``rev``.
+    blobs (a Path given as content becomes a hard link in the blob store, or a copy),
+    and ``refs/<ref>`` holding ``rev``.
     """
     storage = cache / ("models--" + repo_id.replace("/", "--"))
     snapshot = storage / "snapshots" / revision
     for rel, content in files.items():
         target = snapshot / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, Path):
-            target.symlink_to(content)
-            continue
-        blob = storage / "blobs" / hashlib.sha256(content).hexdigest()
+        key = str(content).encode() if isinstance(content, Path) else content
+        blob = storage / "blobs" / hashlib.sha256(key).hexdigest()
         blob.parent.mkdir(parents=True, exist_ok=True)
-        blob.write_bytes(content)
+        if isinstance(content, Path):
+            link_or_copy(content, blob)
+        else:
+            blob.write_bytes(content)
         target.symlink_to(os.path.relpath(blob, target.parent))
     if ref is not None:
         (storage / "refs").mkdir(parents=True, exist_ok=True)
         (storage / "refs" / ref).write_text(revision)
     return snapshot
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """A hard link (no copy of a large graph), or a copy across filesystems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def tiny_cache_files(tag: str) -> dict[str, bytes | Path]:

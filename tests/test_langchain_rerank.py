@@ -166,6 +166,28 @@ def test_compressor_bad_input(which: str, request: pytest.FixtureRequest) -> Non
         type(compressor)(topn=2)
 
 
+BAD_DOCUMENTS = [
+    (b"bytes", "got bytes"),
+    ("one string", "got str"),
+    (None, "got NoneType"),
+    (5, "got int"),
+    ([Document(page_content="a"), None], r"documents\[1\] must be a Document, got NoneType"),
+    ([[Document(page_content="a")]], r"documents\[0\] must be a Document, got list \(pass one"),
+    ([Document(page_content="a"), "plain text"], r"documents\[1\] must be a Document, got str"),
+]
+
+
+@pytest.mark.parametrize(("bad", "match"), BAD_DOCUMENTS)
+@pytest.mark.parametrize("which", ["rerank", "colbert"])
+def test_compressor_rejects_what_is_not_a_list_of_documents(
+    which: str, bad: Any, match: str, request: pytest.FixtureRequest
+) -> None:
+    compressor = request.getfixturevalue(which)
+    with pytest.raises(InputTypeError, match=match) as info:
+        compressor.compress_documents(bad, QUERY)
+    assert "compress_documents()" in str(info.value)
+
+
 @pytest.mark.parametrize("which", ["rerank", "colbert"])
 async def test_compressor_async(
     which: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch

@@ -182,6 +182,33 @@ def test_bad_input(which: str, request: pytest.FixtureRequest) -> None:
         post.postprocess_nodes(nodes(), query_bundle=QueryBundle(None))  # type: ignore[arg-type]
 
 
+def one_node() -> NodeWithScore:
+    return NodeWithScore(node=TextNode(text="a", id_="n0"), score=0.5)
+
+
+BAD_NODES = [
+    (b"bytes", "got bytes"),
+    ("one string", "got str"),
+    (None, "got NoneType"),
+    (5, "got int"),
+    ([one_node(), None], r"nodes\[1\] must be a NodeWithScore, got NoneType"),
+    ([[one_node()]], r"nodes\[0\] must be a NodeWithScore, got list \(pass one"),
+    ([TextNode(text="bare")], r"nodes\[0\] must be a NodeWithScore, got TextNode"),
+]
+
+
+@pytest.mark.parametrize(("bad", "match"), BAD_NODES)
+@pytest.mark.parametrize("which", ["rerank", "colbert"])
+def test_rejects_what_is_not_a_list_of_scored_nodes(
+    which: str, bad: Any, match: str, request: pytest.FixtureRequest, recorder: Recorder
+) -> None:
+    post = request.getfixturevalue(which)
+    with pytest.raises(InputTypeError, match=match) as info:
+        post.postprocess_nodes(bad, query_str=QUERY)
+    assert type(post).__name__ in str(info.value)
+    assert not [e for e in recorder.events if isinstance(e, ReRankStartEvent)]
+
+
 @pytest.mark.parametrize("which", ["rerank", "colbert"])
 async def test_async_runs_off_the_loop(
     which: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch

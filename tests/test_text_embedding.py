@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -372,10 +374,22 @@ def test_prefix_counts_against_max_length(minilm_dir: Path, minilm: TextEmbeddin
 # -- custom models -------------------------------------------------------------------------
 
 
+def share_file(src: Path, dst: Path) -> None:
+    """``dst`` as a hard link to ``src`` (or a copy across filesystems).
+
+    Not a symbolic link: a model folder's files must lie inside it, and a link to
+    another folder is refused (tests/test_untrusted_folders.py).
+    """
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 def link_model_files(src: Path, dst: Path) -> Path:
-    """A new model folder sharing the real ONNX graph and tokenizer (symlinks)."""
+    """A new model folder sharing the real ONNX graph and tokenizer (hard links)."""
     (dst / "onnx").mkdir(parents=True)
-    (dst / "onnx" / "model.onnx").symlink_to(src / "onnx" / "model.onnx")
+    share_file(src / "onnx" / "model.onnx", dst / "onnx" / "model.onnx")
     for name in (
         "tokenizer.json",
         "tokenizer_config.json",
@@ -383,7 +397,7 @@ def link_model_files(src: Path, dst: Path) -> Path:
         "special_tokens_map.json",
         "vocab.txt",
     ):
-        (dst / name).symlink_to(src / name)
+        share_file(src / name, dst / name)
     return dst
 
 
@@ -456,9 +470,9 @@ def test_model_path_with_modern_sentence_transformers_files(
     # the max length in tokenizer_config.json rather than sentence_bert_config.json.
     folder = tmp_path / "modern"
     (folder / "onnx").mkdir(parents=True)
-    (folder / "onnx" / "model.onnx").symlink_to(minilm_dir / "onnx" / "model.onnx")
+    share_file(minilm_dir / "onnx" / "model.onnx", folder / "onnx" / "model.onnx")
     for name in ("tokenizer.json", "config.json"):
-        (folder / name).symlink_to(minilm_dir / name)
+        share_file(minilm_dir / name, folder / name)
     (folder / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 256}))
     write_st_files(
         folder,

@@ -19,11 +19,13 @@ from .catalog.spec import DenseSpec, ModelSpec
 from .engine.session import ProviderFallbackWarning
 from .errors import (
     EmbedPluginsError,
+    InferenceError,
     InputTypeError,
     InvalidInputError,
     ModelLoadError,
     ModelNotFoundError,
     ProviderError,
+    UnsafeModelPathError,
     WorkerError,
 )
 from .families.late_interaction import maxsim
@@ -46,6 +48,7 @@ __all__ = [
     "EmbedPluginsError",
     "ImageEmbedding",
     "ImageSpec",
+    "InferenceError",
     "InputTypeError",
     "InvalidInputError",
     "LateInteractionMultimodalEmbedding",
@@ -63,6 +66,7 @@ __all__ = [
     "SpladeSpec",
     "TextCrossEncoder",
     "TextEmbedding",
+    "UnsafeModelPathError",
     "WorkerError",
     "__version__",
     "maxsim",

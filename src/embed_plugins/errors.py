@@ -7,6 +7,8 @@ Every error raised on purpose by embed_plugins derives from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class EmbedPluginsError(Exception):
     """Base class of every error raised by embed_plugins."""
@@ -43,3 +45,54 @@ class ProviderError(EmbedPluginsError):
 
 class WorkerError(EmbedPluginsError, RuntimeError):
     """A parallel worker died or raised; the message names the worker and the cause."""
+
+
+class UnsafeModelPathError(ModelLoadError, ValueError):
+    """A file name from a spec or from a model folder that would lead out of that folder
+    (an absolute path, a ``..`` component, a symbolic link to elsewhere).
+
+    Subclasses ``ValueError``: a spec naming such a file is refused at construction.
+    """
+
+
+class InferenceError(EmbedPluginsError, RuntimeError):
+    """ONNX Runtime failed while running a batch.
+
+    The message names the model, the ONNX file and the inputs of the failing batch
+    (``indices``: positions in the list handed to the pipeline, made absolute by
+    :meth:`relocated`); the onnxruntime exception is the ``__cause__``.
+    """
+
+    def __init__(self, model: str, onnx_file: str, indices: tuple[int, ...], detail: str) -> None:
+        self.model = model
+        self.onnx_file = onnx_file
+        self.indices = tuple(int(i) for i in indices)
+        self.detail = detail
+        super().__init__(
+            f"{model}: ONNX Runtime failed running {onnx_file} on {describe_indices(self.indices)}"
+            f": {detail}"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:  # rebuilt in the parent from a worker's pickle
+        return (type(self), (self.model, self.onnx_file, self.indices, self.detail))
+
+    def relocated(self, positions: Sequence[int]) -> InferenceError:
+        """The same error with ``indices`` mapped through ``positions`` (``i -> positions[i]``):
+        from a sub-list or window back to the caller's input numbering."""
+        moved = InferenceError(
+            self.model, self.onnx_file, tuple(positions[i] for i in self.indices), self.detail
+        )
+        moved.__cause__ = self.__cause__
+        return moved
+
+
+def describe_indices(indices: Sequence[int]) -> str:
+    """``input 4``, ``inputs 1, 5, 9`` or ``inputs 3..40 (12 inputs)``."""
+    if not indices:
+        return "an empty batch"
+    ordered = sorted(indices)
+    if len(ordered) == 1:
+        return f"input {ordered[0]}"
+    if len(ordered) <= 6:
+        return "inputs " + ", ".join(str(i) for i in ordered)
+    return f"inputs {ordered[0]}..{ordered[-1]} ({len(ordered)} inputs)"

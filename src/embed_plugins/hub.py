@@ -15,6 +15,10 @@ Resolution order (the first that holds the model's ONNX file wins):
 When nothing works, :class:`~embed_plugins.errors.ModelNotFoundError` lists
 every place tried and why it failed.  Names are checked before they touch the
 filesystem: a name can never escape the directory it is looked up in.
+
+Inside a model folder, every file is opened through :func:`model_file_path`:
+file names that come from a spec or from the folder itself (``modules.json``)
+are data, and can never lead a read out of the folder.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from .catalog.spec import ModelSpec
-from .errors import ModelNotFoundError
+from .catalog.spec import ModelSpec, relative_file_parts
+from .errors import ModelLoadError, ModelNotFoundError, UnsafeModelPathError
 
 MODELS_DIR_ENV = "EMBED_PLUGINS_MODELS_DIR"
 
@@ -67,6 +71,41 @@ def _unique(names: Iterable[str | None]) -> list[str]:
     return out
 
 
+def model_file_path(folder: Path, relative: str) -> Path:
+    """``folder / relative`` for a file of a model folder, refusing anything that leaves it.
+
+    ``relative`` is refused when it is absolute or has a ``..`` component
+    (:func:`~embed_plugins.catalog.spec.relative_file_parts`), and the joined path
+    when symbolic links take it out of ``folder``, with one exception: the Hugging
+    Face cache lays out ``<cache>/models--org--name/snapshots/<rev>/<file>`` as links
+    to ``../../blobs/<hash>``, so a file of a snapshot folder may resolve to a blob of
+    the same repository.  The joined path is returned, not the resolved one, so
+    ONNX external data and sibling files are still found next to it.  The file need
+    not exist.  Raises :class:`~embed_plugins.errors.UnsafeModelPathError`.
+    """
+    parts = relative_file_parts(relative, f"file name in {folder}")
+    path = folder.joinpath(*parts)
+    root = folder.resolve()
+    real = path.resolve()
+    if real == root or root in real.parents or _is_blob_of(root, real):
+        return path
+    raise UnsafeModelPathError(
+        f"{path} is a link to {real}, outside the model folder {folder}; a model folder's "
+        "files must lie inside it (copy the file into the folder instead of linking it)"
+    )
+
+
+def _is_blob_of(snapshot: Path, real: Path) -> bool:
+    """Whether ``real`` is a blob of the cache repository whose snapshot folder is ``snapshot``."""
+    snapshots = snapshot.parent
+    storage = snapshots.parent
+    return (
+        snapshots.name == "snapshots"
+        and storage.name.startswith("models--")
+        and real.parent == storage / "blobs"
+    )
+
+
 def _missing(folder: Path, spec: ModelSpec) -> list[str]:
     """Files the model needs that ``folder`` lacks: the graph, its external data and
     (for text models) tokenizer.json.
@@ -78,11 +117,7 @@ def _missing(folder: Path, spec: ModelSpec) -> list[str]:
     if "tokenizer.json" in spec.files():
         needed.append("tokenizer.json")
     concrete = [name for name in needed if not any(c in name for c in "*?[")]
-    return [name for name in concrete if not (folder / name).is_file()]
-
-
-def _has_model(folder: Path, spec: ModelSpec) -> bool:
-    return not _missing(folder, spec)
+    return [name for name in concrete if not model_file_path(folder, name).is_file()]
 
 
 def _hub_offline() -> bool:
@@ -102,19 +137,25 @@ def resolve_model_dir(
     tried: list[str] = []
     if model_path is not None:
         folder = Path(model_path).expanduser()
-        if _has_model(folder, spec):
+        missing = _missing(folder, spec)
+        if not missing:
             return folder
         raise ModelNotFoundError(
-            f"model {spec.model!r}: model_path {str(folder)!r} does not contain {spec.model_file}"
+            f"model {spec.model!r}: model_path {str(folder)!r} does not contain "
+            f"{', '.join(missing)}"
         )
 
     repo_ids = [check_repo_id(n) for n in _unique([spec.hf_repo, spec.model])]
     for base in models_dirs():
         for repo_id in repo_ids:
             folder = base / repo_id
-            if _has_model(folder, spec):
+            if not folder.is_dir():
+                tried.append(f"{MODELS_DIR_ENV}: {folder / spec.model_file} (not found)")
+                continue
+            missing = _missing(folder, spec)
+            if not missing:
                 return folder
-            tried.append(f"{MODELS_DIR_ENV}: {folder / spec.model_file} (not found)")
+            tried.append(f"{MODELS_DIR_ENV}: {folder} lacks {', '.join(missing)}")
     if not models_dirs():
         tried.append(f"{MODELS_DIR_ENV}: not set")
 
@@ -124,29 +165,37 @@ def resolve_model_dir(
 
         patterns = list(spec.files())
         cache = Path(cache_dir) if cache_dir is not None else None
+        cached: Path | None = None
         try:
-            folder = Path(
+            cached = Path(
                 snapshot_download(
                     repo_id, allow_patterns=patterns, cache_dir=cache, local_files_only=True
                 )
             )
-            if _has_model(folder, spec):
-                return folder
-            tried.append(f"Hugging Face cache: {folder} lacks {', '.join(_missing(folder, spec))}")
         except Exception as exc:  # huggingface_hub raises several unrelated types here
             tried.append(f"Hugging Face cache ({cache_dir or 'default'}): {type(exc).__name__}")
+        if cached is not None:
+            missing = _missing(cached, spec)
+            if not missing:
+                return cached
+            tried.append(f"Hugging Face cache: {cached} lacks {', '.join(missing)}")
 
         if local_files_only or _hub_offline():
             reason = "local_files_only=True" if local_files_only else "HF_HUB_OFFLINE is set"
             tried.append(f"download of {repo_id}: skipped ({reason})")
         else:
+            downloaded: Path | None = None
             try:
-                folder = Path(snapshot_download(repo_id, allow_patterns=patterns, cache_dir=cache))
-                if _has_model(folder, spec):
-                    return folder
-                tried.append(f"download of {repo_id}: repository has no {spec.model_file}")
+                downloaded = Path(
+                    snapshot_download(repo_id, allow_patterns=patterns, cache_dir=cache)
+                )
             except Exception as exc:  # network, auth, missing repo: all reported below
                 tried.append(f"download of {repo_id}: {type(exc).__name__}: {_first_line(exc)}")
+            if downloaded is not None:
+                missing = _missing(downloaded, spec)
+                if not missing:
+                    return downloaded
+                tried.append(f"download of {repo_id}: repository has no {', '.join(missing)}")
 
     lines = "\n".join(f"  - {t}" for t in tried)
     raise ModelNotFoundError(
@@ -162,13 +211,12 @@ def find_onnx_file(folder: Path, spec_hint: str) -> str:
     ``spec_hint`` names the spec to pass when the folder holds several graphs.
     """
     for candidate in ("onnx/model.onnx", "model.onnx"):
-        if (folder / candidate).is_file():
+        if model_file_path(folder, candidate).is_file():
             return candidate
     found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx"))
     if len(found) == 1:
+        model_file_path(folder, found[0])  # a link out of the folder is refused here
         return found[0]
-    from .errors import ModelLoadError
-
     raise ModelLoadError(
         f"{folder}: cannot tell which ONNX file to use ({found or 'none found'}); "
         f"pass spec={spec_hint}(..., model_file=...)"

@@ -55,6 +55,7 @@ class ImageSpec(ModelSpec):
     preprocessing: Mapping[str, Any] | None = field(default=None)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim <= 0:
             raise ValueError(f"dim must be a positive int, got {self.dim!r}")
         if self.pooling not in IMAGE_POOLINGS:

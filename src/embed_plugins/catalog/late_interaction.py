@@ -89,6 +89,7 @@ class ColbertSpec(ModelSpec):
     matryoshka_dims: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim <= 0:
             raise ValueError(f"dim must be a positive int, got {self.dim!r}")
         minimum = 2 + (self.query_marker is not None)

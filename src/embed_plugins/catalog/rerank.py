@@ -58,6 +58,7 @@ class CrossEncoderSpec(ModelSpec):
     activation: Activation = "none"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if self.max_length is not None and (

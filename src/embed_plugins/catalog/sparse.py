@@ -114,6 +114,7 @@ class Bm25Spec(SparseSpec):
     disable_stemmer: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         where = f"BM25 model {self.model!r}"
         if self.hf_repo is not None:
             raise ValueError(f"{where}: BM25 needs no model files; leave hf_repo=None")
@@ -170,6 +171,7 @@ class Bm42Spec(SparseSpec):
     language: str = "english"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         where = f"BM42 model {self.model!r}"
         _check_language(self.language, where)
         if (

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Literal
+
+from ..errors import UnsafeModelPathError
 
 Pooling = Literal["cls", "mean", "last_token", "none"]
 POOLINGS: tuple[str, ...] = ("cls", "mean", "last_token", "none")
@@ -31,6 +34,32 @@ SENTENCE_TRANSFORMERS_FILES: tuple[str, ...] = (
     "sentence_bert_config.json",
     "1_Pooling/config.json",
 )
+
+
+def relative_file_parts(name: object, what: str = "file name") -> tuple[str, ...]:
+    """The ``/``-separated parts of a file name inside a model folder, or an error.
+
+    Names come from specs and from files in downloaded folders (``modules.json``), so
+    they are data: anything that could name a file outside the folder is refused
+    (absolute paths, drive letters, ``..`` components, backslashes, NUL).  Empty and
+    ``.`` parts are dropped.  Raises :class:`~embed_plugins.errors.UnsafeModelPathError`
+    (a ``ValueError``).
+    """
+    if not isinstance(name, str):
+        raise UnsafeModelPathError(f"{what} must be a str, got {type(name).__name__}")
+    if "\\" in name or "\0" in name:
+        raise UnsafeModelPathError(
+            f"{what} {name!r}: use '/' between folders (no backslashes or NUL characters)"
+        )
+    parts = tuple(p for p in name.split("/") if p not in ("", "."))
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).anchor or ".." in parts:
+        raise UnsafeModelPathError(
+            f"{what} {name!r} leads out of the model folder: give a path relative to the "
+            "folder, without '..'"
+        )
+    if not parts:
+        raise UnsafeModelPathError(f"{what} {name!r} names no file")
+    return parts
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +90,13 @@ class ModelSpec:
     size_gb: float = 0.0
     description: str = ""
     source: str = ""
+
+    def __post_init__(self) -> None:
+        relative_file_parts(self.model_file, f"{self.model}: model_file")
+        if isinstance(self.additional_files, str):
+            raise TypeError("additional_files must be a tuple of file names, not one string")
+        for name in self.additional_files:
+            relative_file_parts(name, f"{self.model}: additional_files entry")
 
     @property
     def family(self) -> str:
@@ -119,6 +155,7 @@ class DenseSpec(ModelSpec):
     pad_to_max_length: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.dim <= 0:

@@ -6,7 +6,9 @@ seconds, so the result is written to a cache folder keyed by the graph's
 content hash and the onnxruntime version, and reused by every later session
 (and every worker).  The fused graph is checked against the plain one on a
 probe batch before it is used; if it differs by more than 1e-5 it is discarded
-with a warning.
+with a warning.  A cache folder that cannot be written (read-only, or not a
+folder) is not an error either: the plain graph runs, with a warning naming the
+folder and ``$EMBED_PLUGINS_CACHE_DIR``, which moves it.
 
 Needs the ``onnx`` package (the ``optimize`` extra).
 """
@@ -17,14 +19,17 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
 from ..errors import ModelLoadError
+from ..hub import model_file_path
 
 CACHE_ENV = "EMBED_PLUGINS_CACHE_DIR"
 #: transformers' ``config.json`` model_type -> the optimizer's model family.
@@ -49,13 +54,17 @@ def cache_root() -> Path:
     return Path(base) / "embed_plugins"
 
 
-def _model_config(model_path: Path) -> dict[str, object]:
-    for folder in (model_path.parent, model_path.parent.parent):
-        config = folder / "config.json"
-        if config.is_file():
-            data = json.loads(config.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-    return {}
+def _model_config(model_path: Path, model_dir: Path | None) -> dict[str, object]:
+    """config.json of the model folder (else of the graph's own folder), read safely."""
+    config = (
+        model_file_path(model_dir, "config.json")
+        if model_dir is not None
+        else model_file_path(model_path.parent, "config.json")
+    )
+    if not config.is_file():
+        return {}
+    data = json.loads(config.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
 
 
 @functools.lru_cache(maxsize=64)
@@ -74,9 +83,13 @@ def _digest(model_path: Path) -> str:
     return _digest_of(model_path.resolve(), stat.st_size, stat.st_mtime_ns)
 
 
-def optimized_model_path(model_path: Path) -> Path:
-    """The fused graph for ``model_path``, built on first use; the plain path if not possible."""
-    config = _model_config(model_path)
+def optimized_model_path(model_path: Path, model_dir: Path | None = None) -> Path:
+    """The fused graph for ``model_path``, built on first use; the plain path if not possible.
+
+    ``model_dir`` is the model folder, whose config.json names the architecture;
+    without it, the config.json next to the graph is read.
+    """
+    config = _model_config(model_path, model_dir)
     model_type = _MODEL_TYPES.get(str(config.get("model_type", "")))
     if model_type is None:
         warnings.warn(
@@ -99,6 +112,9 @@ def optimized_model_path(model_path: Path) -> Path:
     except Exception as exc:  # the optimizer does not know this graph: keep the plain one
         _fallback(model_path, f"fusion failed ({type(exc).__name__}: {exc})")
         return model_path
+    workspace = _workspace(target.parent)  # checked before fusing, which takes seconds
+    if workspace is None:
+        return model_path
     heads = config.get("num_attention_heads", 0)
     hidden = config.get("hidden_size", 0)
     try:
@@ -109,38 +125,71 @@ def optimized_model_path(model_path: Path) -> Path:
             hidden_size=int(hidden) if isinstance(hidden, int) else 0,
             opt_level=0,
         )
+        return _build(model_path, fused, workspace / "model.onnx", target)
     except ImportError as exc:  # e.g. sympy, needed for symbolic shape inference
         raise ModelLoadError(
             f"transformer graph optimisation is missing a dependency ({exc}): "
             "pip install 'embed_plugins[optimize]'"
         ) from exc
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        candidate = Path(tmp) / "model.onnx"
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _workspace(folder: Path) -> Path | None:
+    """A fresh temporary folder inside the cache ``folder``; ``None`` (with a warning)
+    when the cache cannot be written: read-only, not a folder, no permission."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=folder))
+    except OSError as exc:
+        _unwritable(folder, exc)
+        return None
+
+
+def _build(model_path: Path, fused: Any, candidate: Path, target: Path) -> Path:
+    """Save the fused graph, check it against the plain one, move it into the cache."""
+    try:
         fused.save_model_to_file(str(candidate))
-        lost = _lost_outputs(model_path, candidate)
-        if lost:
-            warnings.warn(
-                f"fusing {model_path} removes graph outputs {lost}; using the plain graph",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            return model_path
-        try:
-            diff = _probe_difference(model_path, candidate)
-        except Exception as exc:  # e.g. a graph input the probe does not provide
-            _fallback(model_path, f"the parity probe failed ({type(exc).__name__}: {exc})")
-            return model_path
-        if diff > _PARITY_TOL:
-            warnings.warn(
-                f"fused graph of {model_path} differs from the plain one by {diff:.2e} "
-                f"(> {_PARITY_TOL}); using the plain graph",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            return model_path
+    except OSError as exc:
+        _unwritable(target.parent, exc)
+        return model_path
+    lost = _lost_outputs(model_path, candidate)
+    if lost:
+        warnings.warn(
+            f"fusing {model_path} removes graph outputs {lost}; using the plain graph",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return model_path
+    try:
+        diff = _probe_difference(model_path, candidate)
+    except Exception as exc:  # e.g. a graph input the probe does not provide
+        _fallback(model_path, f"the parity probe failed ({type(exc).__name__}: {exc})")
+        return model_path
+    if diff > _PARITY_TOL:
+        warnings.warn(
+            f"fused graph of {model_path} differs from the plain one by {diff:.2e} "
+            f"(> {_PARITY_TOL}); using the plain graph",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return model_path
+    try:
         os.replace(candidate, target)  # atomic: concurrent workers never see half a file
+    except OSError as exc:
+        _unwritable(target.parent, exc)
+        return model_path
     return target
+
+
+def _unwritable(folder: Path, exc: OSError) -> None:
+    warnings.warn(
+        f"optimize=True: cannot write the optimised-graph cache {folder} "
+        f"({type(exc).__name__}: {exc}); running the plain graph. Set {CACHE_ENV} to a "
+        "writable folder to cache fused graphs.",
+        RuntimeWarning,
+        stacklevel=4,
+    )
 
 
 def _fallback(model_path: Path, why: str) -> None:

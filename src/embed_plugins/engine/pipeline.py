@@ -22,7 +22,8 @@ from tokenizers import Encoding
 
 from ..catalog.spec import ModelSpec
 from .batching import DEFAULT_TOKEN_BUDGET, plan_batches
-from .session import GraphIO, SessionConfig, create_session
+from .graph_facts import check_text_graph
+from .session import GraphIO, SessionConfig, create_session, run_session
 
 In = TypeVar("In", contravariant=True)
 Out = TypeVar("Out", covariant=True)
@@ -64,6 +65,12 @@ class OnnxTextPipeline(Generic[R]):
     Families subclass it and override :meth:`encode` (how a task's texts become
     token ids) and :meth:`postprocess` (how output arrays become results); both
     delegate to pure functions of the family module.
+
+    ``model_path`` must come from :func:`~embed_plugins.hub.model_file_path`; with
+    ``model_dir`` (the model folder) the tokenizer is checked against the graph at
+    load (:func:`~embed_plugins.engine.graph_facts.check_text_graph`).  A failing
+    ``session.run`` raises :class:`~embed_plugins.errors.InferenceError` naming the
+    model, the file and the batch's inputs.
     """
 
     def __init__(
@@ -74,15 +81,25 @@ class OnnxTextPipeline(Generic[R]):
         session_config: SessionConfig,
         output_names: Sequence[str | None],
         token_budget: int = DEFAULT_TOKEN_BUDGET,
+        *,
+        model_dir: Path | None = None,
     ) -> None:
         self.model_name = model_name
         self.tokenizer = tokenizer
-        self.session = create_session(model_path, session_config)
+        self.model_path = model_path
+        self.session = create_session(model_path, session_config, model_dir=model_dir)
+        check_text_graph(
+            model_name, model_path, model_dir, tokenizer.vocab_size, self.longest_row()
+        )
         self.io = GraphIO.of(self.session)
         self.output_names = [self.io.pick_output(n, model_name) for n in output_names]
         self.token_budget = token_budget
 
     # -- family hooks ------------------------------------------------------
+    def longest_row(self) -> int:
+        """The most tokens one row of a batch can hold (checked against the graph)."""
+        return int(self.tokenizer.max_length)
+
     def encode(self, items: Sequence[Any], task: Task) -> list[Encoding]:
         texts: Sequence[str] = items
         encodings: list[Encoding] = self.tokenizer.encode_texts(texts)
@@ -98,21 +115,28 @@ class OnnxTextPipeline(Generic[R]):
         raise NotImplementedError
 
     # -- engine ------------------------------------------------------------
-    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    def run(self, feeds: Mapping[str, np.ndarray], indices: Sequence[int] = ()) -> list[np.ndarray]:
+        """The graph's outputs for one batch; ``indices``: its rows' positions in the items."""
         selected = self.io.select_feeds(feeds, self.model_name)
-        outputs: list[np.ndarray] = self.session.run(self.output_names, selected)
-        return outputs
+        return run_session(
+            self.session,
+            self.output_names,
+            selected,
+            model=self.model_name,
+            onnx_file=self.model_path,
+            indices=indices,
+        )
 
     def process(self, items: Sequence[Any], batch_size: int, task: Task) -> list[R]:
         encodings = self.encode(items, task)
         if len(encodings) == 1:
             feeds = self.feeds(encodings, task)
-            return self.postprocess(self.run(feeds), feeds, task)
+            return self.postprocess(self.run(feeds, (0,)), feeds, task)
         results: list[Any] = [None] * len(encodings)
         lengths = [len(e.ids) for e in encodings]
         for idx in plan_batches(lengths, batch_size, self.token_budget):
             feeds = self.feeds([encodings[i] for i in idx], task)
-            batch_results = self.postprocess(self.run(feeds), feeds, task)
+            batch_results = self.postprocess(self.run(feeds, idx.tolist()), feeds, task)
             for i, result in zip(idx.tolist(), batch_results, strict=True):
                 results[i] = result
         return results

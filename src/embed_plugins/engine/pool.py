@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
 
-from ..errors import WorkerError
+from ..errors import InferenceError, WorkerError
 from .batching import validated_windows
 from .pipeline import PipelineRecipe, Task
 from .session import default_threads
@@ -327,7 +327,11 @@ class WorkerPool:
                     chunk.window.results[pos] = result
                 chunk.window.pending -= 1
         elif kind == ERROR and not chunk.call.closed and chunk.call.error is None:
-            chunk.call.error = unpack_error(payload, worker.name)
+            error = unpack_error(payload, worker.name)
+            if isinstance(error, InferenceError):  # chunk positions -> the call's input numbers
+                absolute = [chunk.window.offset + p for p in chunk.positions]
+                error = error.relocated(absolute)
+            chunk.call.error = error
 
     def _check_workers(self) -> None:
         """Deaths and hangs: replace the worker; tell the call whose chunk it was running."""

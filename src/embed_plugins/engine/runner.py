@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
-from ..errors import InputTypeError
+from ..errors import InferenceError, InputTypeError
 from .batching import validated_windows
 from .pipeline import Pipeline, PipelineRecipe, Task
 from .pool import WorkerPool
@@ -142,8 +142,14 @@ class ModelRunner(Generic[Out]):
         self, items: Iterable[Any], batch_size: int, task: Task, validate: Validator
     ) -> Iterator[Out]:
         pipeline = self.pipeline()
+        offset = 0
         for window in validated_windows(items, max(4 * batch_size, 2048), validate):
-            yield from pipeline.process(window, batch_size, task)
+            try:
+                results = pipeline.process(window, batch_size, task)
+            except InferenceError as exc:  # its indices count from the window's start
+                raise exc.relocated(range(offset, offset + len(window))) from exc.__cause__
+            offset += len(window)
+            yield from results
 
     def close(self) -> None:
         """Stop the worker pool, if any (the in-process session stays usable)."""

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ..errors import ModelLoadError, ProviderError
+from ..errors import EmbedPluginsError, InferenceError, ModelLoadError, ProviderError
 
 #: A provider as onnxruntime accepts it: a name, or ``(name, options)``.
 Provider = str | tuple[str, Mapping[str, Any]]
@@ -104,14 +104,19 @@ def provider_name(provider: Provider) -> str:
     return provider if isinstance(provider, str) else provider[0]
 
 
-def create_session(model_path: Path, config: SessionConfig) -> ort.InferenceSession:
-    """Build an ``InferenceSession``; warn when the first requested provider is not used."""
+def create_session(
+    model_path: Path, config: SessionConfig, *, model_dir: Path | None = None
+) -> ort.InferenceSession:
+    """Build an ``InferenceSession``; warn when the first requested provider is not used.
+
+    ``model_dir``, the model folder, is where ``optimize=True`` reads config.json.
+    """
     if not model_path.is_file():
         raise ModelLoadError(f"ONNX file not found: {model_path}")
     if config.optimize:
         from .optimize import optimized_model_path
 
-        model_path = optimized_model_path(model_path)
+        model_path = optimized_model_path(model_path, model_dir)
     options = ort.SessionOptions()
     options.graph_optimization_level = _GRAPH_LEVELS[config.graph_optimization]
     if config.threads:
@@ -146,6 +151,39 @@ def create_session(model_path: Path, config: SessionConfig) -> ort.InferenceSess
             stacklevel=3,
         )
     return session
+
+
+def run_session(
+    session: ort.InferenceSession,
+    output_names: Sequence[str] | None,
+    feeds: Mapping[str, np.ndarray],
+    *,
+    model: str,
+    onnx_file: Path | str,
+    indices: Sequence[int],
+) -> list[np.ndarray]:
+    """``session.run``, with onnxruntime's errors raised as :class:`InferenceError`.
+
+    ``indices`` are the positions of the batch's rows in the list the pipeline was
+    given; the error names them, the model and the ONNX file, with the input shapes
+    and onnxruntime's message (the original exception is chained as the cause).
+    """
+    try:
+        outputs: list[np.ndarray] = session.run(
+            None if output_names is None else list(output_names), dict(feeds)
+        )
+    except EmbedPluginsError:
+        raise
+    except Exception as exc:  # onnxruntime's InvalidArgument, Fail, RuntimeException, ...
+        shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in feeds.items())
+        detail = f"{type(exc).__name__}: {_first_line(exc)} (inputs: {shapes})"
+        raise InferenceError(model, str(onnx_file), tuple(indices), detail) from exc
+    return outputs
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:500] if lines else ""
 
 
 def _as_ort(provider: Provider) -> str | tuple[str, dict[str, Any]]:

@@ -62,6 +62,7 @@ from tokenizers import Encoding
 from ..catalog.sparse import Bm42Spec
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
+from ..hub import model_file_path
 from ..results import SPARSE_INDEX_DTYPE, SPARSE_VALUE_DTYPE, SparseVector
 from ..text.tokenizer import TextTokenizer
 from .bm25 import load_stopwords, token_id
@@ -227,7 +228,7 @@ class PieceTable:
 
 
 def _special_tokens_map(model_dir: Path) -> set[str]:
-    path = model_dir / "special_tokens_map.json"
+    path = model_file_path(model_dir, "special_tokens_map.json")
     if not path.is_file():
         return set()
     try:
@@ -261,11 +262,12 @@ class Bm42Pipeline(OnnxTextPipeline[SparseVector]):
         super().__init__(
             spec.model,
             tokenizer,
-            recipe.model_dir / spec.model_file,
+            model_file_path(recipe.model_dir, spec.model_file),
             recipe.session,
             [spec.output_name],
             # attentions are heads * seq * seq floats per text: keep batches modest.
             recipe.options.get("token_budget", 4096),
+            model_dir=recipe.model_dir,
         )
 
     def words(self, ids: Iterable[int]) -> list[Word]:

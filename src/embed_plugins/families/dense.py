@@ -19,8 +19,8 @@ from ..catalog.spec import DenseSpec
 from ..engine.batching import DEFAULT_TOKEN_BUDGET
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
-from ..hub import find_onnx_file
-from ..text.config import read_json, read_sentence_transformers
+from ..hub import find_onnx_file, model_file_path
+from ..text.config import folder_json, read_sentence_transformers
 from ..text.tokenizer import TextTokenizer
 
 FloatArray = npt.NDArray[np.float32]
@@ -119,10 +119,11 @@ class DensePipeline(OnnxTextPipeline[FloatArray]):
         super().__init__(
             spec.model,
             tokenizer,
-            recipe.model_dir / spec.model_file,
+            model_file_path(recipe.model_dir, spec.model_file),
             recipe.session,
             [spec.output_name],
             recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET),
+            model_dir=recipe.model_dir,
         )
 
     def encode(self, items: Sequence[str], task: Task):  # type: ignore[no-untyped-def]
@@ -161,7 +162,7 @@ def spec_from_folder(folder: Path, name: str | None = None) -> DenseSpec:
         )
     dim = st.dim
     if dim is None:
-        hidden = read_json(folder / "config.json").get("hidden_size")
+        hidden = folder_json(folder, "config.json").get("hidden_size")
         dim = int(hidden) if isinstance(hidden, int) else None
     if dim is None:
         raise ModelLoadError(f"{folder}: cannot tell the embedding dimension; pass a DenseSpec")

@@ -19,9 +19,16 @@ import numpy.typing as npt
 
 from ..catalog.image import ImageSpec
 from ..engine.pipeline import PipelineRecipe, Task
-from ..engine.session import GraphIO, SessionConfig, create_session, default_threads
+from ..engine.session import (
+    GraphIO,
+    SessionConfig,
+    create_session,
+    default_threads,
+    run_session,
+)
 from ..errors import ModelLoadError
-from ..text.config import read_json
+from ..hub import model_file_path
+from ..text.config import folder_json
 from ..vision.load import ImageItem, decode
 from ..vision.processor import ImageProcessorConfig, preprocess, read_processor_config
 from .dense import l2_normalize, pool
@@ -130,7 +137,8 @@ class ImagePipeline:
         self.spec = spec
         self.config = read_processor_config(recipe.model_dir, spec.preprocessing)
         session, self.threads = decoder_threads(recipe.session)
-        self.session = create_session(recipe.model_dir / spec.model_file, session)
+        self.onnx_file = model_file_path(recipe.model_dir, spec.model_file)
+        self.session = create_session(self.onnx_file, session, model_dir=recipe.model_dir)
         io = GraphIO.of(self.session)
         self.input_name = pixel_input(io, spec.model)
         self.output_name = single_output(io, spec.output_name, spec.model)
@@ -139,7 +147,14 @@ class ImagePipeline:
         results: list[FloatArray] = []
         for start in range(0, len(items), batch_size):
             pixels = pixel_batch(items[start : start + batch_size], self.config, self.threads)
-            (output,) = self.session.run([self.output_name], {self.input_name: pixels})
+            (output,) = run_session(
+                self.session,
+                [self.output_name],
+                {self.input_name: pixels},
+                model=self.spec.model,
+                onnx_file=self.onnx_file,
+                indices=range(start, start + len(pixels)),
+            )
             results.extend(image_vectors(output, self.spec))
         return results
 
@@ -152,9 +167,11 @@ def find_vision_graph(folder: Path) -> str:
     """The vision graph of a local folder (see :data:`VISION_GRAPH_NAMES`)."""
     for name in VISION_GRAPH_NAMES:
         if (folder / name).is_file():
+            model_file_path(folder, name)  # refuses a link out of the folder
             return name
     found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx"))
     if len(found) == 1:
+        model_file_path(folder, found[0])
         return found[0]
     raise ModelLoadError(
         f"{folder}: cannot tell which ONNX file embeds images ({found or 'none found'}); "
@@ -172,10 +189,10 @@ def spec_from_folder(folder: Path, name: str | None = None) -> ImageSpec:
     from the folder's processor configuration when the pipeline is built.
     """
     model_file = find_vision_graph(folder)
-    config = read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
+    config = folder_json(folder, "config.json")
     nested = config.get("vision_config")
     vision: dict[str, Any] = nested if isinstance(nested, dict) else {}
-    session = create_session(folder / model_file, SessionConfig(threads=1))
+    session = create_session(model_file_path(folder, model_file), SessionConfig(threads=1))
     shapes = {o.name: o.shape for o in session.get_outputs()}
     if len(shapes) == 1:
         output = None

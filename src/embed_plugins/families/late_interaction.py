@@ -27,6 +27,7 @@ from ..catalog.late_interaction import ColbertSpec, Token
 from ..engine.batching import DEFAULT_TOKEN_BUDGET
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
+from ..hub import model_file_path
 from ..results import RerankResult
 from ..text.config import position_limit, truncation_length
 from ..text.tokenizer import TextTokenizer
@@ -287,11 +288,15 @@ class LateInteractionPipeline(OnnxTextPipeline[FloatArray]):
         super().__init__(
             spec.model,
             documents,
-            model_dir / spec.model_file,
+            model_file_path(model_dir, spec.model_file),
             recipe.session,
             [spec.output_name],
             recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET),
+            model_dir=model_dir,
         )
+
+    def longest_row(self) -> int:
+        return max(self.document_length, self.spec.query_length)
 
     def _tokenizer(self, task: Task) -> TextTokenizer:
         tokenizer: TextTokenizer = self.query_tokenizer if task == "query" else self.tokenizer

@@ -33,9 +33,10 @@ from tokenizers import Tokenizer
 from ..catalog.multimodal import MultimodalSpec
 from ..engine.batching import DEFAULT_TOKEN_BUDGET, plan_batches
 from ..engine.pipeline import PipelineRecipe, Task
-from ..engine.session import GraphIO, create_session
+from ..engine.session import GraphIO, create_session, run_session
 from ..errors import ModelLoadError
-from ..text.config import read_json
+from ..hub import model_file_path
+from ..text.config import folder_json
 from ..vision.load import ImageItem, decode
 from ..vision.processor import read_processor_config
 from ..vision.tiling import pad_tiles, read_tiling_config, tile_image
@@ -90,10 +91,6 @@ def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[IntArray, IntA
     return ids, mask
 
 
-def _optional(path: Path) -> dict[str, Any]:
-    return read_json(path) if path.is_file() else {}
-
-
 def _token_text(value: Any, default: str) -> str:
     """A special token as written in tokenizer_config.json (a string or {"content": ...})."""
     if isinstance(value, Mapping):
@@ -114,9 +111,9 @@ class MultimodalPipeline:
         folder = recipe.model_dir
         self.spec = spec
         self.folder = folder
-        self.processor_config = _optional(folder / "processor_config.json")
-        self.tokenizer_config = _optional(folder / "tokenizer_config.json")
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.processor_config = folder_json(folder, "processor_config.json")
+        self.tokenizer_config = folder_json(folder, "tokenizer_config.json")
+        self.tokenizer = Tokenizer.from_file(str(model_file_path(folder, "tokenizer.json")))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self.pad_id = self.token_id(_token_text(self.tokenizer_config.get("pad_token"), "<pad>"))
@@ -124,7 +121,8 @@ class MultimodalPipeline:
         self.augmentation = spec.query_augmentation_token * spec.query_augmentation_count
         self.token_budget = recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET)
         session, self.threads = decoder_threads(recipe.session)
-        self.session = create_session(folder / spec.model_file, session)
+        self.onnx_file = model_file_path(folder, spec.model_file)
+        self.session = create_session(self.onnx_file, session, model_dir=folder)
         self.io = GraphIO.of(self.session)
         self.output_name = self.io.pick_output(spec.output_name, spec.model)
         for name in ("input_ids", "attention_mask", "pixel_values"):
@@ -160,15 +158,25 @@ class MultimodalPipeline:
         raise NotImplementedError
 
     # -- running -----------------------------------------------------------------
-    def run(self, rows: Sequence[Sequence[int]], pixels: FloatArray) -> list[FloatArray]:
-        """Left-pad ``rows``, run, and return each row's vectors without its padding."""
+    def run(
+        self, rows: Sequence[Sequence[int]], pixels: FloatArray, indices: Sequence[int]
+    ) -> list[FloatArray]:
+        """Left-pad ``rows``, run, and return each row's vectors without its padding
+        (``indices``: the rows' positions in the pipeline's input, for errors)."""
         ids, mask = left_pad(rows, self.pad_id)
         feeds: dict[str, np.ndarray] = {
             "input_ids": ids,
             "attention_mask": mask,
             "pixel_values": pixels,
         }
-        (out,) = self.session.run([self.output_name], self.io.select_feeds(feeds, self.spec.model))
+        (out,) = run_session(
+            self.session,
+            [self.output_name],
+            self.io.select_feeds(feeds, self.spec.model),
+            model=self.spec.model,
+            onnx_file=self.onnx_file,
+            indices=indices,
+        )
         if out.ndim != 3 or out.shape[-1] != self.spec.dim:
             raise ModelLoadError(
                 f"{self.spec.model}: expected a (batch, tokens, {self.spec.dim}) output, got "
@@ -186,7 +194,7 @@ class MultimodalPipeline:
         results: list[FloatArray] = []
         for start in range(0, len(items), batch_size):
             rows, pixels = self.image_inputs(items[start : start + batch_size])
-            results.extend(self.run(rows, pixels))
+            results.extend(self.run(rows, pixels, range(start, start + len(rows))))
         return results
 
     def _queries(self, queries: Sequence[str], batch_size: int) -> list[FloatArray]:
@@ -195,7 +203,8 @@ class MultimodalPipeline:
         results: list[Any] = [None] * len(encoded)
         for group in plan_batches([len(e) for e in encoded], batch_size, self.token_budget):
             rows = [encoded[i] for i in group]
-            for i, vectors in zip(group.tolist(), self.run(rows, blank), strict=True):
+            vectors_of = self.run(rows, blank, group.tolist())
+            for i, vectors in zip(group.tolist(), vectors_of, strict=True):
                 results[i] = vectors
         return results
 
@@ -219,7 +228,7 @@ class ColPaliPipeline(MultimodalPipeline):
         seq = (
             spec.image_seq_length
             or image_cfg.get("image_seq_length")
-            or _optional(self.folder / "preprocessor_config.json").get("image_seq_length")
+            or folder_json(self.folder, "preprocessor_config.json").get("image_seq_length")
             or self.processor_config.get("image_seq_length")
         )
         if not isinstance(seq, int) or seq < 1:
@@ -309,7 +318,7 @@ def spec_from_folder(folder: Path, name: str | None = None) -> MultimodalSpec:
     folder's only one)."""
     from ..hub import find_onnx_file
 
-    config = _optional(folder / "config.json")
+    config = folder_json(folder, "config.json")
     kind = config.get("model_type")
     if kind not in ("colpali", "colmodernvbert"):
         raise ModelLoadError(

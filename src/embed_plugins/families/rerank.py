@@ -27,7 +27,7 @@ from ..catalog.rerank import ACTIVATIONS, CrossEncoderSpec
 from ..engine.batching import DEFAULT_TOKEN_BUDGET
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
-from ..hub import find_onnx_file
+from ..hub import find_onnx_file, model_file_path
 from ..text.config import read_json
 from ..text.tokenizer import TextTokenizer
 
@@ -96,10 +96,11 @@ class CrossEncoderPipeline(OnnxTextPipeline[float]):
         super().__init__(
             spec.model,
             tokenizer,
-            recipe.model_dir / spec.model_file,
+            model_file_path(recipe.model_dir, spec.model_file),
             recipe.session,
             [spec.output_name],
             recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET),
+            model_dir=recipe.model_dir,
         )
 
     def encode(self, items: Sequence[Any], task: Task) -> list[Encoding]:
@@ -124,7 +125,7 @@ def spec_from_folder(folder: Path, name: str | None = None) -> CrossEncoderSpec:
     truncation length is read from the folder at load time
     (:func:`embed_plugins.text.config.truncation_length`).
     """
-    config_path = folder / "config.json"
+    config_path = model_file_path(folder, "config.json")
     if config_path.is_file():
         config = read_json(config_path)
         labels = config.get("id2label")

@@ -17,7 +17,7 @@ from typing import Any
 from ..catalog.sparse import Bm25Spec, Bm42Spec, SpladeSpec
 from ..engine.pipeline import Pipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
-from ..hub import find_onnx_file
+from ..hub import find_onnx_file, model_file_path
 from ..results import SparseVector
 from ..text.config import read_json
 from .sparse_common import blank_aware_process
@@ -77,7 +77,7 @@ def spec_from_folder(folder: Path, name: str) -> SpladeSpec:
     Anything else (an encoder with attention outputs for BM42, ...) needs an
     explicit spec: the folder alone does not say how to read it.
     """
-    config_path = folder / "config.json"
+    config_path = model_file_path(folder, "config.json")
     config = read_json(config_path) if config_path.is_file() else {}
     architectures = config.get("architectures") or []
     if not any(str(a).endswith("ForMaskedLM") for a in architectures):

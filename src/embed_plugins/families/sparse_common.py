@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..engine.pipeline import Task
+from ..errors import InferenceError
 from ..results import SparseVector
 
 Process = Callable[[Sequence[str], int, Task], list[SparseVector]]
@@ -33,9 +34,11 @@ def blank_aware_process(
         return process(items, batch_size, task)
     results = [SparseVector.empty() for _ in items]
     if keep:
-        for i, vector in zip(
-            keep, process([items[i] for i in keep], batch_size, task), strict=True
-        ):
+        try:
+            vectors = process([items[i] for i in keep], batch_size, task)
+        except InferenceError as exc:  # name the inputs as the caller numbers them
+            raise exc.relocated(keep) from exc.__cause__
+        for i, vector in zip(keep, vectors, strict=True):
             results[i] = vector
     return results
 

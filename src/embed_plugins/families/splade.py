@@ -19,8 +19,6 @@ them out is the same.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,8 +26,9 @@ import numpy.typing as npt
 from ..catalog.sparse import SpladeSpec
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
+from ..hub import model_file_path
 from ..results import SPARSE_INDEX_DTYPE, SPARSE_VALUE_DTYPE, SparseVector
-from ..text.config import read_json
+from ..text.config import config_vocab_size
 from ..text.tokenizer import TextTokenizer
 from .sparse_common import blank_aware_process, frozen_vector
 
@@ -82,15 +81,16 @@ class SpladePipeline(OnnxTextPipeline[SparseVector]):
         if not isinstance(spec, SpladeSpec) or recipe.model_dir is None:
             raise TypeError("SpladePipeline needs a SpladeSpec and a model folder")
         self.spec = spec
-        vocab = spec.vocab_size or _config_vocab_size(recipe.model_dir) or 30522
+        vocab = spec.vocab_size or config_vocab_size(recipe.model_dir) or 30522
         budget = recipe.options.get("token_budget") or max(64, _LOGITS_BUDGET // vocab)
         super().__init__(
             spec.model,
             TextTokenizer.from_dir(recipe.model_dir, spec.max_length),
-            recipe.model_dir / spec.model_file,
+            model_file_path(recipe.model_dir, spec.model_file),
             recipe.session,
             [spec.output_name],
             int(budget),
+            model_dir=recipe.model_dir,
         )
 
     def postprocess(
@@ -100,14 +100,6 @@ class SpladePipeline(OnnxTextPipeline[SparseVector]):
 
     def process(self, items: Sequence[str], batch_size: int, task: Task) -> list[SparseVector]:
         return blank_aware_process(super().process, items, batch_size, task)
-
-
-def _config_vocab_size(model_dir: Path) -> int | None:
-    path = model_dir / "config.json"
-    if not path.is_file():
-        return None
-    value: Any = read_json(path).get("vocab_size")
-    return int(value) if isinstance(value, int) and value > 0 else None
 
 
 def build_splade(recipe: PipelineRecipe) -> SpladePipeline:

@@ -8,12 +8,14 @@ plain Python types the host expects.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import EmbedPluginsError, InputTypeError
+
+T = TypeVar("T")
 
 
 class MissingExtraError(EmbedPluginsError, ImportError):
@@ -51,6 +53,30 @@ def check_texts(texts: Any, where: str) -> list[str]:
             raise InputTypeError(
                 f"{where}: texts[{i}] must be str, got {type(text).__name__}"
                 + (" (decode bytes to str first)" if isinstance(text, (bytes, bytearray)) else "")
+            )
+    return out
+
+
+def check_objects(items: Any, kind: type[T], where: str, what: str) -> list[T]:
+    """``items`` as a list of ``kind`` objects (LangChain ``Document``, LlamaIndex
+    ``NodeWithScore``), or an :class:`InputTypeError` naming the first bad index.
+
+    ``None``, a string, bytes, a dict or a non-iterable is refused as a whole; an
+    empty list is fine.
+    """
+    name = kind.__name__
+    if (
+        items is None
+        or isinstance(items, (str, bytes, bytearray, memoryview, dict))
+        or not isinstance(items, Iterable)
+    ):
+        raise InputTypeError(f"{where} expects a list of {name}, got {type(items).__name__}")
+    out = list(items)
+    for i, item in enumerate(out):
+        if not isinstance(item, kind):
+            nested = " (pass one flat list)" if isinstance(item, (list, tuple)) else ""
+            raise InputTypeError(
+                f"{where}: {what}[{i}] must be a {name}, got {type(item).__name__}{nested}"
             )
     return out
 

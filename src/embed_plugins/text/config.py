@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError
+from ..hub import model_file_path
 
 #: transformers writes VERY_LARGE_INTEGER = int(1e30) when a tokenizer has no limit;
 #: anything this large is "unknown", not a length.
@@ -39,21 +40,40 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _optional_json(path: Path) -> dict[str, Any]:
+def folder_json(model_dir: Path, name: str) -> dict[str, Any]:
+    """The JSON object in the model folder's file ``name``; ``{}`` when the file is absent.
+
+    ``name`` is resolved with :func:`~embed_plugins.hub.model_file_path`, so it can
+    never read outside the folder.
+    """
+    path = model_file_path(model_dir, name)
     return read_json(path) if path.is_file() else {}
+
+
+def position_offset(model_dir: Path) -> int:
+    """Position-table rows before the first text position: ``pad_token_id + 1`` for
+    RoBERTa-style models (XLM-R, ...), which number positions after the pad id; else 0."""
+    config = folder_json(model_dir, "config.json")
+    if config.get("model_type") in {"xlm-roberta", "roberta", "camembert"}:
+        pad = config.get("pad_token_id", 1)
+        return int(pad) + 1 if isinstance(pad, int) else 2
+    return 0
 
 
 def position_limit(model_dir: Path) -> int | None:
     """Longest sequence the model's position embeddings allow, from config.json."""
-    config = _optional_json(model_dir / "config.json")
-    limit = config.get("max_position_embeddings")
-    if not isinstance(limit, int) or limit <= 0:
+    limit = folder_json(model_dir, "config.json").get("max_position_embeddings")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
         return None
-    # RoBERTa-style models (XLM-R, ...) number positions from pad_token_id + 1.
-    if config.get("model_type") in {"xlm-roberta", "roberta", "camembert"}:
-        pad = config.get("pad_token_id", 1)
-        limit -= int(pad) + 1 if isinstance(pad, int) else 2
-    return limit
+    return limit - position_offset(model_dir)
+
+
+def config_vocab_size(model_dir: Path) -> int | None:
+    """``vocab_size`` from config.json: rows of the word-embedding table (or logits width)."""
+    value = folder_json(model_dir, "config.json").get("vocab_size")
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
 
 
 def truncation_length(model_dir: Path, explicit: int | None = None) -> int:
@@ -61,12 +81,12 @@ def truncation_length(model_dir: Path, explicit: int | None = None) -> int:
     limit = position_limit(model_dir)
     length = explicit
     if length is None:
-        st = _optional_json(model_dir / "sentence_bert_config.json")
+        st = folder_json(model_dir, "sentence_bert_config.json")
         value = st.get("max_seq_length")
         if isinstance(value, int) and value > 0:
             length = value
     if length is None:
-        tc = _optional_json(model_dir / "tokenizer_config.json")
+        tc = folder_json(model_dir, "tokenizer_config.json")
         value = tc.get("model_max_length")
         if isinstance(value, (int, float)) and 0 < value < _SENTINEL_FLOOR:
             length = int(value)
@@ -82,8 +102,7 @@ def pad_token_id(model_dir: Path, tokenizer_json: dict[str, Any]) -> int:
     padding = tokenizer_json.get("padding")
     if isinstance(padding, dict) and isinstance(padding.get("pad_id"), int):
         return int(padding["pad_id"])
-    config = _optional_json(model_dir / "config.json")
-    pad = config.get("pad_token_id")
+    pad = folder_json(model_dir, "config.json").get("pad_token_id")
     return int(pad) if isinstance(pad, int) else 0
 
 
@@ -135,7 +154,7 @@ def read_sentence_transformers(model_dir: Path) -> SentenceTransformersConfig | 
     Raises ``ModelLoadError`` for a pooling mode this package does not implement
     (max, mean-sqrt-len, weighted mean), rather than guessing.
     """
-    modules_path = model_dir / "modules.json"
+    modules_path = model_file_path(model_dir, "modules.json")
     if not modules_path.is_file():
         return None
     try:
@@ -150,7 +169,9 @@ def read_sentence_transformers(model_dir: Path) -> SentenceTransformersConfig | 
         if kind == "Normalize":
             normalize = True
         elif kind == "Pooling":
-            path = model_dir / str(module.get("path", "")) / "config.json"
+            # The module path is data from the folder: "1_Pooling", never "../elsewhere".
+            folder = str(module.get("path", "")).rstrip("/")
+            path = model_file_path(model_dir, f"{folder}/config.json" if folder else "config.json")
             cfg = read_json(path)
             modes, others = _pooling_modes(cfg)
             if others or len(modes) != 1:
@@ -161,7 +182,7 @@ def read_sentence_transformers(model_dir: Path) -> SentenceTransformersConfig | 
             pooling = modes[0]
             dim_value = cfg.get("word_embedding_dimension", cfg.get("embedding_dimension"))
             dim = int(dim_value) if isinstance(dim_value, int) else None
-    st = _optional_json(model_dir / "sentence_bert_config.json")
+    st = folder_json(model_dir, "sentence_bert_config.json")
     msl = st.get("max_seq_length")
     return SentenceTransformersConfig(
         pooling=pooling,

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from tokenizers import Encoding, Tokenizer
 
 from ..errors import ModelLoadError
+from ..hub import model_file_path
 from .config import pad_token_id, read_json, truncation_length
 
 IntArray = npt.NDArray[np.int64]
@@ -76,7 +77,7 @@ class TextTokenizer:
 
     @classmethod
     def from_dir(cls, model_dir: Path, max_length: int | None = None) -> TextTokenizer:
-        path = model_dir / "tokenizer.json"
+        path = model_file_path(model_dir, "tokenizer.json")
         if not path.is_file():
             raise ModelLoadError(f"{model_dir}: no tokenizer.json")
         try:
@@ -91,6 +92,11 @@ class TextTokenizer:
     @property
     def tokenizer(self) -> Tokenizer:
         return self._tokenizer
+
+    @property
+    def vocab_size(self) -> int:
+        """Token ids this tokenizer can produce (added tokens included)."""
+        return int(self._tokenizer.get_vocab_size(with_added_tokens=True))
 
     def token_to_id(self, token: str) -> int | None:
         value = self._tokenizer.token_to_id(token)

@@ -37,7 +37,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from ..errors import ModelLoadError
-from ..text.config import read_json
+from ..text.config import folder_json
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -227,16 +227,12 @@ def load_raw_config(
     ``image_processor`` entry (transformers 5 writes only the latter); ``override``
     keys on top.
     """
-    raw: dict[str, Any] = {}
-    source = "spec.preprocessing"
-    first = model_dir / "preprocessor_config.json"
-    second = model_dir / "processor_config.json"
-    if first.is_file():
-        raw, source = read_json(first), str(first)
-    elif second.is_file():
-        nested = read_json(second).get("image_processor")
+    raw: dict[str, Any] = folder_json(model_dir, "preprocessor_config.json")
+    source = str(model_dir / "preprocessor_config.json") if raw else "spec.preprocessing"
+    if not raw:
+        nested = folder_json(model_dir, "processor_config.json").get("image_processor")
         if isinstance(nested, Mapping):
-            raw, source = dict(nested), f"{second} (image_processor)"
+            raw, source = dict(nested), f"{model_dir / 'processor_config.json'} (image_processor)"
     if override:
         raw = {**raw, **override}
     if not raw:

@@ -34,7 +34,7 @@ from ...models.cross_encoder import TextCrossEncoder
 from ...models.late_interaction import DEFAULT_BATCH_SIZE as COLBERT_BATCH_SIZE
 from ...models.late_interaction import LateInteractionTextEmbedding
 from ...results import RerankResult
-from .._common import check_text, missing_extra
+from .._common import check_objects, check_text, missing_extra
 
 try:
     from langchain_core.callbacks import Callbacks
@@ -123,8 +123,9 @@ class _RerankCompressor(EngineFields, BaseDocumentCompressor):
     ) -> Sequence[Document]:
         """The best ``top_n`` documents for ``query``, best first, each with its score
         in ``metadata["relevance_score"]``."""
-        q = check_text(query, f"{type(self).__name__}.compress_documents()", "the query")
-        docs = list(documents)
+        where = f"{type(self).__name__}.compress_documents()"
+        q = check_text(query, where, "the query")
+        docs = check_objects(documents, Document, where, "documents")
         if not docs:
             return []
         results = self._rank(q, [doc.page_content for doc in docs])

@@ -33,7 +33,7 @@ from ...models.late_interaction import DEFAULT_BATCH_SIZE as COLBERT_BATCH_SIZE
 from ...models.late_interaction import LateInteractionTextEmbedding
 from ...models.multimodal import LateInteractionMultimodalEmbedding
 from ...results import RerankResult
-from .._common import check_text, missing_extra
+from .._common import check_objects, check_text, missing_extra
 
 try:
     from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
@@ -85,6 +85,7 @@ class _RerankPostprocessor(BaseNodePostprocessor, EngineFields):
                 f"{type(self).__name__} needs the query: pass query_str= or query_bundle="
             )
         query = check_text(query_bundle.query_str, f"{type(self).__name__}", "the query")
+        nodes = check_objects(nodes, NodeWithScore, type(self).__name__, "nodes")
         dispatcher.event(
             ReRankStartEvent(
                 query=query_bundle,
