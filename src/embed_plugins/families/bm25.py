@@ -114,6 +114,12 @@ each, the older one dropped when the younger fills up (frequent entries stay),
 and the key tables start afresh past 262,144 entries; memory stays at some tens
 of MB at most.  ``python benchmarks/bench_bm25.py`` measures the speed against
 fastembed.
+
+One instance may be shared by threads (the adapters' async methods do): a call
+works on one generation of the caches, which are only ever extended with whole
+entries, under short locks where an entry is more than one ``dict`` item, and
+aged by publishing a new generation (:class:`_Caches`).  No lock is held while
+a batch is scanned, stemmed or counted.
 """
 
 from __future__ import annotations
@@ -121,9 +127,11 @@ from __future__ import annotations
 import math
 import re
 import string
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from importlib import resources
 from itertools import chain, compress, repeat
 from operator import not_
@@ -370,8 +378,10 @@ class Bm25:
         token_max_length: tokens longer than this (characters) are dropped.
         disable_stemmer: keep lower-cased tokens unstemmed and remove no stopwords.
 
-    Instances cache per-chunk results; they are not thread-safe to share between
-    threads that embed at the same moment (use one instance per thread).
+    Instances cache per-chunk results.  One instance may be shared by threads that
+    embed at the same moment: each call works on one consistent generation of the
+    caches, whose entries are only ever added whole (see :class:`_Caches`), so every
+    thread gets exactly the vectors a single-threaded instance gives.
     """
 
     def __init__(
@@ -414,17 +424,9 @@ class Bm25:
         self.avg_len = float(avg_len)
         self.token_max_length = token_max_length
 
-        # chunk -> index | _DROP | multi code (young and old generation; see _MAX_CACHED_CHUNKS).
-        self._codes: dict[str, int] = {}
-        self._old_codes: dict[str, int] = {}
-        self._cached_chars = 0
-        self._multi = _MultiTable()  # the young generation's multi codes
-        # lower-cased token -> index | _DROP (young and old generation)
-        self._token_ids: dict[str, int] = {}
-        self._old_token_ids: dict[str, int] = {}
-        # ASCII token bytes -> index | _DROP; non-ASCII run bytes -> chunk code (see bm25_scan)
-        self._keyed_tokens = KeyTable()
-        self._keyed_runs = KeyTable()
+        # Every cache, as one generation (see _Caches): replaced whole, never changed in place.
+        self._caches = _Caches.empty()
+        self._aging = threading.Lock()  # one thread at a time starts a new generation
 
     def __repr__(self) -> str:
         return (
@@ -432,6 +434,19 @@ class Bm25:
             f"avg_len={self.avg_len}, token_max_length={self.token_max_length}, "
             f"disable_stemmer={self.disable_stemmer})"
         )
+
+    # The current generation's caches, for inspection (tests, debugging).
+    @property
+    def _codes(self) -> dict[str, int]:
+        return self._caches.codes
+
+    @property
+    def _keyed_tokens(self) -> KeyTable:
+        return self._caches.keyed_tokens
+
+    @property
+    def _keyed_runs(self) -> KeyTable:
+        return self._caches.keyed_runs
 
     @property
     def stopwords(self) -> frozenset[str]:
@@ -455,13 +470,13 @@ class Bm25:
             return [core]
         return _split_inner(chunk)
 
-    def _add_tokens(self, tokens: set[str]) -> None:
-        """Rules 2, 3 and 6 for tokens not in ``_token_ids``: stems and hashes in bulk.
+    def _add_tokens(self, caches: _Caches, tokens: set[str]) -> None:
+        """Rules 2, 3 and 6 for tokens not in ``caches.token_ids``: stems and hashes in bulk.
 
         Tokens come from lower-cased text and ``str.lower`` is idempotent, so
         fastembed's ``token.lower() in stopwords`` is ``token in stopwords`` here.
         """
-        token_ids, old = self._token_ids, self._old_token_ids
+        token_ids, old = caches.token_ids, caches.old_token_ids
         if old:
             for token in old.keys() & tokens:
                 token_ids[token] = old[token]
@@ -491,9 +506,9 @@ class Bm25:
             return False
         return len(token) <= self.token_max_length and token.lower() not in self._stopwords
 
-    def _resolve(self, chunks: set[str]) -> None:
+    def _resolve(self, caches: _Caches, chunks: set[str]) -> None:
         """Store the code of every chunk in ``chunks`` (none of them in the young generation)."""
-        codes, old = self._codes, self._old_codes
+        codes, old = caches.codes, caches.old_codes
         if old:
             for chunk in old.keys() & chunks:
                 code = old[chunk]
@@ -502,7 +517,7 @@ class Bm25:
                     chunks.discard(chunk)
         if not chunks:
             return
-        token_ids = self._token_ids
+        token_ids = caches.token_ids
         ordered = list(chunks)
         # Most chunks are one run of letters and digits with punctuation around it ("dog.").
         cores = list(map(str.lower, map(str.strip, ordered, repeat(_EDGE_PUNCTUATION))))
@@ -511,23 +526,25 @@ class Bm25:
         others = list(compress(ordered, map(not_, simple)))
         token_lists = _split_chunks(others)
         new_tokens.update(chain.from_iterable(token_lists))
-        self._add_tokens(new_tokens.difference(token_ids))
+        self._add_tokens(caches, new_tokens.difference(token_ids))
 
         index_of = token_ids.__getitem__
         codes.update(
             zip(compress(ordered, simple), map(index_of, compress(cores, simple)), strict=True)
         )
         if others:
-            codes.update(zip(others, self._codes_of_many(token_lists).tolist(), strict=True))
-        self._cached_chars += sum(map(len, ordered))
+            codes.update(
+                zip(others, self._codes_of_many(caches, token_lists).tolist(), strict=True)
+            )
+        caches.chars.add(sum(map(len, ordered)))
 
-    def _codes_of_many(self, token_lists: list[list[str]]) -> np.ndarray:
+    def _codes_of_many(self, caches: _Caches, token_lists: list[list[str]]) -> np.ndarray:
         """Codes of chunks given their tokens: the one kept index, _DROP, or a new multi code."""
         count = len(token_lists)
         sizes = np.fromiter(map(len, token_lists), dtype=np.int64, count=count)
         flat_tokens = list(chain.from_iterable(token_lists))
         ids = np.fromiter(
-            map(self._token_ids.__getitem__, flat_tokens), dtype=np.int64, count=len(flat_tokens)
+            map(caches.token_ids.__getitem__, flat_tokens), dtype=np.int64, count=len(flat_tokens)
         )
         chunk_of = np.repeat(np.arange(count), sizes)
         kept = ids != _DROP
@@ -538,35 +555,33 @@ class Bm25:
         result[one] = kept_ids[(np.cumsum(kept_count) - kept_count)[one]]
         several = kept_count >= 2
         if several.any():
-            result[several] = self._multi.add_block(
+            result[several] = caches.multi.add_block(
                 kept_ids[several[kept_chunk]], kept_count[several]
             )
         return result
 
-    def _age_caches(self) -> None:
-        """Start new young generations where full; only between batches (codes stay valid)."""
-        if len(self._codes) > _MAX_CACHED_CHUNKS or self._cached_chars > _MAX_CACHED_CHARS:
-            self._old_codes, self._codes = self._codes, {}
-            self._multi = _MultiTable()
-            self._cached_chars = 0
-            self._keyed_runs = KeyTable()  # its multi codes pointed into the dropped table
-        if len(self._token_ids) > _MAX_CACHED_TOKENS:
-            self._old_token_ids, self._token_ids = self._token_ids, {}
-        if len(self._keyed_tokens) > _MAX_KEYED:
-            self._keyed_tokens = KeyTable()
-        if len(self._keyed_runs) > _MAX_KEYED:
-            self._keyed_runs = KeyTable()
+    def _current_caches(self) -> _Caches:
+        """The caches for one batch or small call: the current generation, or a new one
+        where it is full.  A call keeps the generation it got until it returns (its codes
+        stay valid there), so ageing only ever happens between one call's batches."""
+        caches = self._caches
+        if caches.full():
+            with self._aging:  # two threads that find it full start one new generation
+                caches = self._caches
+                if caches.full():
+                    caches = self._caches = caches.aged()
+        return caches
 
-    def _chunk_codes(self, chunks: list[str]) -> Int64Array:
+    def _chunk_codes(self, caches: _Caches, chunks: list[str]) -> Int64Array:
         """The code of every chunk (an index, ``_DROP`` or a multi code), via the chunk cache."""
-        codes_dict = self._codes
+        codes_dict = caches.codes
         codes = np.fromiter(
             map(codes_dict.get, chunks, repeat(_UNSEEN)), dtype=np.int64, count=len(chunks)
         )
         unseen = codes == _UNSEEN
         if unseen.any():  # chunks not in the young cache: resolve each once, then fill them in
             flags = unseen.tolist()
-            self._resolve(set(compress(chunks, flags)))
+            self._resolve(caches, set(compress(chunks, flags)))
             codes[unseen] = np.fromiter(
                 map(codes_dict.__getitem__, compress(chunks, flags)),
                 dtype=np.int64,
@@ -613,13 +628,13 @@ class Bm25:
 
     def _batch_codes(self, texts: Sequence[str]) -> tuple[Int64Array, Int64Array]:
         """Every kept token of ``texts`` as ``(index, text number)`` arrays (rules 1-3, 6)."""
-        self._age_caches()
+        caches = self._current_caches()
         scan = scan_batch(texts, self.token_max_length)
         chunks, chunk_texts = scan.chunks, scan.chunk_texts
         parts: list[tuple[Int64Array, Int64Array]] = []
         for table, keyed, resolve, ascii_only in (
-            (self._keyed_tokens, scan.tokens, self._ascii_token_codes, True),
-            (self._keyed_runs, scan.runs, self._chunk_codes, False),
+            (caches.keyed_tokens, scan.tokens, self._ascii_token_codes, True),
+            (caches.keyed_runs, scan.runs, partial(self._chunk_codes, caches), False),
         ):
             if keyed.keys.size == 0:
                 continue
@@ -632,14 +647,14 @@ class Bm25:
                 text_of = keyed.texts
             parts.append((codes, text_of))
         if chunks:
-            parts.append((self._chunk_codes(chunks), chunk_texts))
+            parts.append((self._chunk_codes(caches, chunks), chunk_texts))
         if not parts:
             return chunk_texts[:0], chunk_texts[:0]
         codes = np.concatenate([codes for codes, _ in parts])
         text_of = np.concatenate([text_of for _, text_of in parts])
         multi = np.flatnonzero(codes <= _FIRST_MULTI)
         if multi.size:  # runs such as "naïve—ok" or "3,14" stand for several indices
-            extra, counts = self._multi.expand(_FIRST_MULTI - codes[multi])
+            extra, counts = caches.multi.expand(_FIRST_MULTI - codes[multi])
             codes = np.concatenate((codes, extra))
             text_of = np.concatenate((text_of, np.repeat(text_of[multi], counts)))
         kept = codes >= 0
@@ -665,20 +680,22 @@ class Bm25:
             np.bincount(text_of, minlength=ntexts),
         )
 
-    def _counts_one(self, text: str) -> Counter[int]:
+    def _counts_one(self, caches: _Caches, text: str) -> Counter[int]:
         """``{index: tf}`` of one text, in plain Python (no numpy: cheaper for a few texts)."""
         chunks = text.split()
-        codes = list(map(self._codes.get, chunks, repeat(_UNSEEN)))
+        codes_dict = caches.codes
+        codes = list(map(codes_dict.get, chunks, repeat(_UNSEEN)))
         if _UNSEEN in codes:
             self._resolve(
-                {chunk for chunk, code in zip(chunks, codes, strict=True) if code == _UNSEEN}
+                caches,
+                {chunk for chunk, code in zip(chunks, codes, strict=True) if code == _UNSEEN},
             )
-            codes = list(map(self._codes.__getitem__, chunks))
+            codes = list(map(codes_dict.__getitem__, chunks))
         counts = Counter(codes)
         counts.pop(_DROP, None)
         for code in [code for code in counts if code <= _FIRST_MULTI]:
             occurrences = counts.pop(code)
-            for index in self._multi.ids(code):
+            for index in caches.multi.ids(code):
                 counts[index] += occurrences
         return counts
 
@@ -706,8 +723,8 @@ class Bm25:
         """One BM25 document vector per text (rule 5 weights, float32, sorted indices)."""
         checked = _check_texts(texts, "texts")
         if len(checked) <= _SMALL_CALL:
-            self._age_caches()
-            return [self._document_one(text) for text in checked]
+            caches = self._current_caches()
+            return [self._document_one(caches, text) for text in checked]
         k, b, avg_len = self.k, self.b, self.avg_len
         vectors: list[SparseVector] = []
         for batch in _batches(checked):
@@ -725,8 +742,8 @@ class Bm25:
         """One query vector per text: each distinct index once, with value 1.0."""
         checked = _check_texts(texts, "texts")
         if len(checked) <= _SMALL_CALL:
-            self._age_caches()
-            return [self._query_one(text) for text in checked]
+            caches = self._current_caches()
+            return [self._query_one(caches, text) for text in checked]
         vectors: list[SparseVector] = []
         for batch in _batches(checked):
             indices, _, sizes, _ = self._unique_counts(batch)
@@ -734,8 +751,8 @@ class Bm25:
             vectors.extend(_split_vectors(indices, values, sizes))
         return vectors
 
-    def _document_one(self, text: str) -> SparseVector:
-        counts = self._counts_one(text)
+    def _document_one(self, caches: _Caches, text: str) -> SparseVector:
+        counts = self._counts_one(caches, text)
         indices = sorted(counts)
         k, b, avg_len = self.k, self.b, self.avg_len
         # bm25_weights' expression with Python floats: the same float64 operations.
@@ -745,43 +762,165 @@ class Bm25:
             np.array(indices, dtype=SPARSE_INDEX_DTYPE), np.array(values, dtype=SPARSE_VALUE_DTYPE)
         )
 
-    def _query_one(self, text: str) -> SparseVector:
-        indices = sorted(self._counts_one(text))
+    def _query_one(self, caches: _Caches, text: str) -> SparseVector:
+        indices = sorted(self._counts_one(caches, text))
         return frozen_vector(
             np.array(indices, dtype=SPARSE_INDEX_DTYPE), np.ones(len(indices), SPARSE_VALUE_DTYPE)
         )
+
+
+class _Caches:
+    """One generation of a :class:`Bm25`'s caches, safe to share between threads.
+
+    * ``codes``: chunk -> index, ``_DROP`` or a multi code of ``multi``;
+      ``old_codes`` the previous generation's (its multi codes are not valid here);
+    * ``token_ids``: lower-cased token -> index or ``_DROP``; ``old_token_ids``;
+    * ``keyed_tokens``: ASCII token bytes -> index or ``_DROP``; ``keyed_runs``:
+      non-ASCII run bytes -> chunk code (multi codes of ``multi``), see :mod:`.bm25_scan`.
+
+    How concurrent calls stay exact: the attributes are never rebound.  A call takes one
+    generation (:meth:`Bm25._current_caches`) and uses only it, so the multi codes it
+    reads or makes always belong to the ``multi`` it expands them with; ageing publishes
+    a *new* generation (:meth:`aged`) with one attribute assignment and never touches
+    the old one, which the calls still running on it finish with.  (Those calls may still
+    add entries to dictionaries that the new generation holds as ``old_codes`` or
+    ``old_token_ids``: harmless, as only indices and ``_DROP`` are taken from the old
+    ones.)  Within a generation the caches are only ever extended: the dictionaries gain
+    whole entries (one ``dict`` operation each, atomic; two threads resolving one chunk
+    store equal values, or two multi codes for the same index list) and are never
+    emptied, so an entry a call has seen or stored is still there when it reads it back;
+    :class:`_MultiTable` and :class:`~.bm25_scan.KeyTable` add entries under their own
+    short locks and publish their arrays whole.  ``chars``, the characters of the chunks
+    in ``codes`` (bounded by ``_MAX_CACHED_CHARS``), goes with ``codes`` and counts
+    under a lock.
+    """
+
+    __slots__ = (
+        "chars",
+        "codes",
+        "keyed_runs",
+        "keyed_tokens",
+        "multi",
+        "old_codes",
+        "old_token_ids",
+        "token_ids",
+    )
+
+    def __init__(
+        self,
+        codes: dict[str, int],
+        old_codes: dict[str, int],
+        multi: _MultiTable,
+        chars: _Count,
+        token_ids: dict[str, int],
+        old_token_ids: dict[str, int],
+        keyed_tokens: KeyTable,
+        keyed_runs: KeyTable,
+    ) -> None:
+        self.codes = codes
+        self.old_codes = old_codes
+        self.multi = multi
+        self.chars = chars
+        self.token_ids = token_ids
+        self.old_token_ids = old_token_ids
+        self.keyed_tokens = keyed_tokens
+        self.keyed_runs = keyed_runs
+
+    @classmethod
+    def empty(cls) -> _Caches:
+        return cls({}, {}, _MultiTable(), _Count(), {}, {}, KeyTable(), KeyTable())
+
+    def full(self) -> bool:
+        """Whether a cache has reached its bound (then :meth:`aged` starts a new generation)."""
+        return (
+            len(self.codes) > _MAX_CACHED_CHUNKS
+            or self.chars.value > _MAX_CACHED_CHARS
+            or len(self.token_ids) > _MAX_CACHED_TOKENS
+            or len(self.keyed_tokens) > _MAX_KEYED
+            or len(self.keyed_runs) > _MAX_KEYED
+        )
+
+    def aged(self) -> _Caches:
+        """The next generation: new young dictionaries where full (the full ones become the
+        old), key tables started afresh where full.  ``self`` is left as it is."""
+        codes, old_codes, multi = self.codes, self.old_codes, self.multi
+        chars, keyed_runs = self.chars, self.keyed_runs
+        if len(codes) > _MAX_CACHED_CHUNKS or chars.value > _MAX_CACHED_CHARS:
+            codes, old_codes, multi, chars = {}, codes, _MultiTable(), _Count()
+            keyed_runs = KeyTable()  # its multi codes point into the dropped table
+        token_ids, old_token_ids = self.token_ids, self.old_token_ids
+        if len(token_ids) > _MAX_CACHED_TOKENS:
+            token_ids, old_token_ids = {}, token_ids
+        keyed_tokens = self.keyed_tokens
+        if len(keyed_tokens) > _MAX_KEYED:
+            keyed_tokens = KeyTable()
+        if len(keyed_runs) > _MAX_KEYED:
+            keyed_runs = KeyTable()
+        return _Caches(
+            codes,
+            old_codes,
+            multi,
+            chars,
+            token_ids,
+            old_token_ids,
+            keyed_tokens,
+            keyed_runs,
+        )
+
+
+class _Count:
+    """A counter that threads add to under a lock (``+=`` on an attribute can lose counts)."""
+
+    __slots__ = ("_lock", "value")
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self.value += count
 
 
 class _MultiTable:
     """The index lists of chunks that keep two or more tokens, as numpy arrays.
 
     Chunk ``j`` (code ``_FIRST_MULTI - j``) owns ``flat[offsets[j] : offsets[j] + sizes[j]]``.
+    The table only grows: :meth:`add_block` builds the three longer arrays under a lock
+    and publishes them as one tuple, and readers take that tuple once, so a code handed
+    out is valid in every later state and a reader never sees arrays of two states.
     """
 
     def __init__(self) -> None:
-        self._flat = np.zeros(0, dtype=np.int64)
-        self._offsets = np.zeros(0, dtype=np.int64)
-        self._sizes = np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        self._arrays: tuple[Int64Array, Int64Array, Int64Array] = (empty, empty, empty)
+        self._lock = threading.Lock()
 
     def add_block(self, flat: np.ndarray, sizes: np.ndarray) -> np.ndarray:
         """Add ``len(sizes)`` lists stored back to back in ``flat``; return their codes."""
-        first = self._sizes.size
-        self._offsets = np.concatenate((self._offsets, self._flat.size + np.cumsum(sizes) - sizes))
-        self._sizes = np.concatenate((self._sizes, sizes))
-        self._flat = np.concatenate((self._flat, flat))
+        with self._lock:
+            all_flat, offsets, all_sizes = self._arrays
+            first = all_sizes.size
+            self._arrays = (
+                np.concatenate((all_flat, flat)),
+                np.concatenate((offsets, all_flat.size + np.cumsum(sizes) - sizes)),
+                np.concatenate((all_sizes, sizes)),
+            )
         return _FIRST_MULTI - (first + np.arange(sizes.size, dtype=np.int64))
 
     def ids(self, code: int) -> list[int]:
+        flat, offsets, sizes = self._arrays
         number = _FIRST_MULTI - code
-        offset = int(self._offsets[number])
-        return self._flat[offset : offset + int(self._sizes[number])].tolist()  # type: ignore[no-any-return]
+        offset = int(offsets[number])
+        return flat[offset : offset + int(sizes[number])].tolist()  # type: ignore[no-any-return]
 
     def expand(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The indices of chunks ``numbers`` back to back, and how many each chunk has."""
-        counts = self._sizes[numbers]
+        flat, offsets, sizes = self._arrays
+        counts = sizes[numbers]
         ends = np.cumsum(counts)
         within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - counts, counts)
-        return self._flat[np.repeat(self._offsets[numbers], counts) + within], counts
+        return flat[np.repeat(offsets[numbers], counts) + within], counts
 
 
 def _batches(texts: list[str]) -> Iterator[list[str]]:

@@ -36,6 +36,7 @@ bytes of 0x80 or more and decodes back unchanged.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -261,7 +262,11 @@ def unique_keys(keyed: Keyed) -> tuple[UInt64Array, Int64Array, Int64Array, Bool
 
 
 class _Level:
-    """Distinct keys, sorted, with one row each: the four words and the code's int64 bits."""
+    """Distinct keys, sorted, with one row each: the four words and the code's int64 bits.
+
+    Never changed after it is built (:class:`KeyTable` builds new levels), so threads
+    may read it while another builds the next one.
+    """
 
     def __init__(self, keys: UInt64Array, rows: UInt64Array) -> None:
         self.keys = keys
@@ -270,6 +275,13 @@ class _Level:
     @classmethod
     def empty(cls) -> _Level:
         return cls(np.zeros(0, dtype=np.uint64), np.zeros((0, _WORDS + 1), dtype=np.uint64))
+
+    def holds(self, keys: UInt64Array) -> BoolArray:
+        """Which of ``keys`` this level holds (whatever their words)."""
+        if self.keys.size == 0:
+            return np.zeros(keys.size, dtype=np.bool_)
+        at = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
+        return self.keys.take(at) == keys  # type: ignore[no-any-return]
 
     def lookup(
         self, keys: UInt64Array, words: UInt64Array
@@ -291,44 +303,59 @@ class KeyTable:
     (``np.insert``, cheap at its size) and is merged into the large one when it
     reaches a quarter of it, so the total work of adding ``n`` keys stays
     ``O(n log n)``.  A key present with *other* words is a clash:
-    :meth:`lookup` reports it, and :meth:`add` is never asked to store it.
+    :meth:`lookup` reports it, and :meth:`add` does not store it.
+
+    Safe to share between threads: the levels are never changed in place, and
+    the pair is published as one tuple (a lookup reads the pair once, so it
+    never sees a merged main level with the recent level it was merged from
+    already emptied, or the reverse); :meth:`add` builds the new pair under a
+    lock, so two threads adding at once cannot drop each other's keys, and skips
+    keys another thread added since the caller's lookup, so keys stay distinct.
     """
 
     def __init__(self) -> None:
-        self._main = _Level.empty()
-        self._recent = _Level.empty()
+        self._levels = (_Level.empty(), _Level.empty())  # (main, recent)
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return int(self._main.keys.size + self._recent.keys.size)
+        main, recent = self._levels
+        return int(main.keys.size + recent.keys.size)
 
     @property
     def keys(self) -> UInt64Array:
         """Every key held (unsorted across the two levels)."""
-        return np.concatenate((self._main.keys, self._recent.keys))
+        main, recent = self._levels
+        return np.concatenate((main.keys, recent.keys))
 
     def lookup(
         self, keys: UInt64Array, words: UInt64Array
     ) -> tuple[Int64Array, BoolArray, BoolArray]:
         """For distinct ``keys``: ``(codes, found, clash)``; ``codes[i]`` is valid where
         ``found[i]``, and ``clash[i]`` marks a key held for other words."""
-        codes, found, clash = self._main.lookup(keys, words)
+        main, recent = self._levels
+        codes, found, clash = main.lookup(keys, words)
         rest = np.flatnonzero(~(found | clash))
-        if rest.size and self._recent.keys.size:
-            codes[rest], found[rest], clash[rest] = self._recent.lookup(keys[rest], words[rest])
+        if rest.size and recent.keys.size:
+            codes[rest], found[rest], clash[rest] = recent.lookup(keys[rest], words[rest])
         return codes, found, clash
 
     def add(self, keys: UInt64Array, words: UInt64Array, codes: Int64Array) -> None:
-        """Add distinct sorted ``keys`` that :meth:`lookup` found in neither level."""
-        recent = self._recent
-        positions = np.searchsorted(recent.keys, keys)
-        rows = np.concatenate((words, codes.view(np.uint64)[:, None]), axis=1)
-        recent = _Level(
-            np.insert(recent.keys, positions, keys), np.insert(recent.rows, positions, rows, axis=0)
-        )
-        main = self._main
-        if recent.keys.size > max(4096, main.keys.size // 4):
-            merged_keys = np.concatenate((main.keys, recent.keys))
-            order = np.argsort(merged_keys)
-            merged_rows = np.concatenate((main.rows, recent.rows))
-            self._main, recent = _Level(merged_keys[order], merged_rows[order]), _Level.empty()
-        self._recent = recent
+        """Add distinct sorted ``keys`` that :meth:`lookup` found in neither level (keys
+        that another thread has added since are left as they are)."""
+        with self._lock:
+            main, recent = self._levels
+            held = main.holds(keys) | recent.holds(keys)
+            if held.any():  # only when threads add at once: keep one entry per key
+                keys, words, codes = keys[~held], words[~held], codes[~held]
+            positions = np.searchsorted(recent.keys, keys)
+            rows = np.concatenate((words, codes.view(np.uint64)[:, None]), axis=1)
+            recent = _Level(
+                np.insert(recent.keys, positions, keys),
+                np.insert(recent.rows, positions, rows, axis=0),
+            )
+            if recent.keys.size > max(4096, main.keys.size // 4):
+                merged_keys = np.concatenate((main.keys, recent.keys))
+                order = np.argsort(merged_keys)
+                merged_rows = np.concatenate((main.rows, recent.rows))
+                main, recent = _Level(merged_keys[order], merged_rows[order]), _Level.empty()
+            self._levels = (main, recent)
