@@ -19,6 +19,8 @@ from embed_plugins import (
     MultimodalSpec,
     TextEmbedding,
 )
+from embed_plugins.catalog.image import IMAGE_MODELS
+from embed_plugins.catalog.multimodal import MULTIMODAL_MODELS
 
 
 def _fastembed() -> Any:
@@ -65,10 +67,7 @@ def test_text_towers_of_the_image_spaces_are_text_models() -> None:
 
 
 def test_entries_are_complete_and_cited() -> None:
-    for spec in [
-        *ImageEmbedding.list_supported_models(),
-        *LateInteractionMultimodalEmbedding.list_supported_models(),
-    ]:
+    for spec in [s.describe() for s in (*IMAGE_MODELS, *MULTIMODAL_MODELS)]:
         assert spec["hf_repo"] and spec["model_file"].endswith(".onnx"), spec["model"]
         assert spec["license"] and spec["size_gb"] > 0 and spec["source"], spec["model"]
         assert spec["sources"] == {"hf": spec["hf_repo"]}

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embed_plugins import DenseSpec, ImageEmbedding, ImageSpec, TextEmbedding
+from embed_plugins import DenseSpec, ImageEmbedding, ImageSpec, TextEmbedding, catalog
 from embed_plugins.errors import ModelLoadError
 from embed_plugins.hub import MODELS_DIR_ENV
 from embed_plugins.vision.load import ImageItem, check_image
@@ -205,6 +205,7 @@ def test_wrong_dim_in_spec_is_reported() -> None:
 def test_custom_model_by_name_through_the_models_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(catalog, "_CUSTOM", dict(catalog._CUSTOM))  # no leak to other tests
     shutil.copytree(CLIP, tmp_path / "me" / "tiny-clip-vision")
     monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path))
     spec = ImageSpec(

@@ -22,6 +22,7 @@ from ..engine.runner import ModelRunner, as_items, check_batch_size, check_text
 from ..engine.session import Provider, SessionConfig, as_provider_tuple
 from ..errors import ModelNotFoundError
 from ..hub import check_repo_id, models_dirs, resolve_model_dir
+from ..vision.load import as_images, check_image, image_cost
 
 _M = TypeVar("_M", bound="ModelBase")
 
@@ -249,3 +250,65 @@ class ModelBase:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model_name={self.model_name!r})"
+
+
+#: Constructor keywords of the classes that take images (no text-only options).
+VISION_INIT_KWARGS = tuple(k for k in COMMON_INIT_KWARGS if k not in ("max_length", "optimize"))
+
+
+class VisionModelBase(ModelBase):
+    """The constructor and image call of the classes that embed images.
+
+    fastembed's constructor arguments, less the text-only ``max_length`` and
+    ``optimize``; images are checked in this process (:func:`check_image`) and
+    balanced across workers by their decoding cost.
+    """
+
+    def __init__(
+        self,
+        model_name: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+        providers: Sequence[Provider] | None = None,
+        cuda: bool = False,
+        device_ids: Sequence[int] | None = None,
+        lazy_load: bool = False,
+        *,
+        device: str | None = None,
+        model_path: str | os.PathLike[str] | None = None,
+        specific_model_path: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        spec: ModelSpec | None = None,
+        graph_optimization: str = "all",
+        **kwargs: Any,
+    ) -> None:
+        reject_unknown(f"{type(self).__name__}()", kwargs, VISION_INIT_KWARGS)
+        super().__init__(
+            model_name,
+            cache_dir,
+            threads,
+            providers,
+            cuda,
+            device_ids,
+            lazy_load,
+            device=device,
+            model_path=model_path,
+            specific_model_path=specific_model_path,
+            local_files_only=local_files_only,
+            spec=spec,
+            graph_optimization=graph_optimization,
+        )
+
+    def _embed_images(
+        self, method: str, images: Any, batch_size: int, parallel: int | None, kwargs: Any
+    ) -> Iterator[Any]:
+        """``embed`` / ``embed_image``: checks, then the runner (task ``document``)."""
+        reject_unknown(f"{type(self).__name__}.{method}()", kwargs, ("batch_size", "parallel"))
+        return self._runner.run(
+            as_images(images),
+            batch_size=batch_size,
+            task="document",
+            validate=check_image,
+            parallel=parallel,
+            size_hint=image_cost,
+        )

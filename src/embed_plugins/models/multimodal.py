@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,14 +11,13 @@ import numpy.typing as npt
 
 from ..catalog.multimodal import MultimodalSpec
 from ..engine.runner import as_items, check_text
-from ..engine.session import Provider
 from ..families.late_interaction import check_top_k, rank
 from ..families.multimodal import build_multimodal, spec_from_folder
 from ..results import RerankResult
-from ..vision.load import check_image
-from .base import COMMON_INIT_KWARGS, ModelBase, reject_unknown
+from ..vision.load import as_images
+from .base import VisionModelBase, reject_unknown
 from .image_embedding import DEFAULT_BATCH_SIZE as IMAGE_BATCH_SIZE
-from .image_embedding import ImageInput, as_images, image_cost
+from .image_embedding import ImageInput
 from .late_interaction import check_query, maxsim_scores
 
 FloatArray = npt.NDArray[np.float32]
@@ -28,7 +26,7 @@ TEXT_BATCH_SIZE = 64
 _CALL_KWARGS = ("batch_size", "parallel")
 
 
-class LateInteractionMultimodalEmbedding(ModelBase):
+class LateInteractionMultimodalEmbedding(VisionModelBase):
     """ColPali-style retrieval over page images: one vector per token, for images and queries.
 
     ``embed_image`` (alias ``embed``) gives one float32 ``(image tokens + prompt
@@ -51,42 +49,6 @@ class LateInteractionMultimodalEmbedding(ModelBase):
     build_pipeline = staticmethod(build_multimodal)
     spec: MultimodalSpec
 
-    def __init__(
-        self,
-        model_name: str | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        threads: int | None = None,
-        providers: Sequence[Provider] | None = None,
-        cuda: bool = False,
-        device_ids: Sequence[int] | None = None,
-        lazy_load: bool = False,
-        *,
-        device: str | None = None,
-        model_path: str | os.PathLike[str] | None = None,
-        specific_model_path: str | os.PathLike[str] | None = None,
-        local_files_only: bool = False,
-        spec: MultimodalSpec | None = None,
-        graph_optimization: str = "all",
-        **kwargs: Any,
-    ) -> None:
-        valid = [k for k in COMMON_INIT_KWARGS if k not in ("max_length", "optimize")]
-        reject_unknown("LateInteractionMultimodalEmbedding()", kwargs, valid)
-        super().__init__(
-            model_name,
-            cache_dir,
-            threads,
-            providers,
-            cuda,
-            device_ids,
-            lazy_load,
-            device=device,
-            model_path=model_path,
-            specific_model_path=specific_model_path,
-            local_files_only=local_files_only,
-            spec=spec,
-            graph_optimization=graph_optimization,
-        )
-
     @classmethod
     def spec_from_folder(cls, folder: Path, name: str) -> MultimodalSpec:
         return spec_from_folder(folder, name)
@@ -105,15 +67,7 @@ class LateInteractionMultimodalEmbedding(ModelBase):
         **kwargs: Any,
     ) -> Iterator[FloatArray]:
         """One float32 ``(tokens, dim)`` array per image, in input order."""
-        reject_unknown(f"{type(self).__name__}.embed_image()", kwargs, _CALL_KWARGS)
-        return self._runner.run(
-            as_images(images),
-            batch_size=batch_size,
-            task="document",
-            validate=check_image,
-            parallel=parallel,
-            size_hint=image_cost,
-        )
+        return self._embed_images("embed_image", images, batch_size, parallel, kwargs)
 
     def embed_text(
         self,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,20 @@ def _check_pixels(image: Image.Image, where: str) -> None:
             f"decompression-bomb limit PIL.Image.MAX_IMAGE_PIXELS = {limit} (raise that limit "
             "to accept such images on purpose)"
         )
+
+
+def as_images(images: Any) -> Iterable[Any]:
+    """The user's argument as an iterable of images; one image becomes a list of one."""
+    if images is None:
+        raise InputTypeError(f"images must be {IMAGE_TYPES}, or an iterable of them; got None")
+    if is_single_image(images):
+        return [images]
+    if isinstance(images, dict) or not isinstance(images, Iterable):
+        raise InputTypeError(
+            f"images must be {IMAGE_TYPES}, or an iterable of them; got {type(images).__name__}"
+        )
+    return images
+
+
+def image_cost(item: ImageItem) -> int:
+    return item.cost
