@@ -56,7 +56,7 @@ __all__ = [
 
 _SPACE = 0x20
 #: Rule 1 as a byte table: ASCII letters lower-cased, digits and ``_`` kept, every other
-#: ASCII byte a space; bytes of 0x80 and more (UTF-8 sequences) kept as they are.  (bm25.py's
+#: ASCII byte a space; bytes of 0x80 and more (UTF-8 sequences) kept as they are.  (bm25_text's
 #: ``_ASCII_RULE_1`` is the same rule for its chunk path, which splits at newlines and only
 #: sees ASCII text, so it keeps ``\n`` and has no use for high bytes.)
 RULE_1_BYTES = bytes(
