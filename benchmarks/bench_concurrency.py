@@ -6,7 +6,9 @@ One ``TextEmbedding`` (the real all-MiniLM-L6-v2 from ``$EMBED_PLUGINS_MODELS_DI
 ``../shared/models`` when present, else the tiny BERT fixture) and its one worker
 pool.  The same N passages are embedded by one caller, then split between K
 threads calling ``embed(..., parallel=2)`` at the same time (the way a server's
-request handlers, LangChain's ``batch`` or asyncio tasks call it).  Every result is
+request handlers, LangChain's ``batch`` or asyncio tasks call it), and for comparison
+the same K slices as K calls one after another (what splitting the work into small
+calls costs by itself: each call sorts and batches only its own texts).  Every result is
 checked against the in-process vectors.  Prints texts/s and the ratio to one caller;
 results go to ``benchmarks/results/concurrency.json``.
 """
@@ -86,9 +88,17 @@ def main() -> None:
         for i, idx in enumerate(parts):
             np.testing.assert_allclose(out[i], expected[idx], atol=1e-5)
 
+    def sequential_calls(k: int) -> None:
+        # The same K slices, one call after another: what splitting the work costs by itself.
+        for i in range(k):
+            idx = list(range(i, len(texts), k))
+            got = np.stack(list(model.embed([texts[j] for j in idx], parallel=2)))
+            np.testing.assert_allclose(got, expected[idx], atol=1e-5)
+
     runs = {
         "1 caller": one_caller,
         **{f"{k} callers": (lambda k=k: many_callers(k)) for k in args.callers},
+        **{f"{k} calls in turn": (lambda k=k: sequential_calls(k)) for k in args.callers},
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(args.repeats):

@@ -188,7 +188,7 @@ class WorkerPool:
         call = _Call(batch_size=batch_size, task=task)
         max_in_flight = _IN_FLIGHT_PER_WORKER * self.size
         windows = self._windows(
-            items, call, batch_size * max_in_flight, 2 * max_in_flight, validate, size_hint
+            items, call, batch_size * max_in_flight, self._chunks_per_window, validate, size_hint
         )
         with self._cond:
             self._check_open()
@@ -247,6 +247,11 @@ class WorkerPool:
             worker.tasks.put((chunk_id, chunk.items, call.batch_size, call.task))
             worker.chunks[chunk_id] = chunk
             self._chunks[chunk_id] = chunk
+
+    def _chunks_per_window(self) -> int:
+        """Chunks to cut a window into: enough to keep every worker busy with two, shared
+        between the calls running now (small chunks cost more per input)."""
+        return max(1, 2 * _IN_FLIGHT_PER_WORKER * self.size // max(1, self._calls))
 
     def _check_open(self) -> None:
         if self._fatal is not None:
@@ -391,22 +396,23 @@ class WorkerPool:
         items: Iterable[Any],
         call: _Call,
         window_items: int,
-        chunks_per_window: int,
+        chunks_per_window: Callable[[], int],
         validate: Validator,
         size_hint: Callable[[Any], int],
     ) -> Iterator[tuple[_Window, list[_Chunk]]]:
         """Validated windows, each cut into chunks of similar-size items and similar cost.
 
-        Items are sorted by ``size_hint`` and cut into about ``chunks_per_window``
+        Items are sorted by ``size_hint`` and cut into about ``chunks_per_window()``
         chunks of equal total size (at most ``batch_size`` items each), so even a
-        small input keeps every worker busy; the costliest chunks come first, so no
+        small input keeps every worker busy (fewer, larger chunks when other calls
+        keep them busy too); the costliest chunks come first, so no
         worker is left finishing one big chunk alone at the end of a window.
         """
         offset = 0
         for checked in validated_windows(items, window_items, validate):
             sizes = [max(1, size_hint(item)) for item in checked]
             order = sorted(range(len(checked)), key=sizes.__getitem__)
-            target = sum(sizes) / chunks_per_window
+            target = sum(sizes) / chunks_per_window()
             window = _Window(
                 size=len(checked), offset=offset, results=[None] * len(checked), pending=0
             )

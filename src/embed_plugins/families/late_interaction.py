@@ -16,7 +16,7 @@ sources) are small pure numpy functions:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -234,6 +234,18 @@ def rank(scores: FloatArray, top_k: int | None) -> list[RerankResult]:
     if top_k is not None:
         order = order[:top_k]
     return [RerankResult(index=int(i), score=float(scores[i])) for i in order]
+
+
+def rank_documents(
+    scores: Iterable[float], documents: Sequence[Any], top_k: int | None, return_documents: bool
+) -> list[RerankResult]:
+    """Streamed scores of ``documents`` -> :func:`rank` results, each with its document
+    when ``return_documents``."""
+    values = np.fromiter(scores, dtype=np.float32, count=len(documents))
+    results = rank(values, top_k)
+    if return_documents:
+        results = [RerankResult(r.index, r.score, documents[r.index]) for r in results]
+    return results
 
 
 def rerank_maxsim(

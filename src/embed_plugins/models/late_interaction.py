@@ -19,7 +19,7 @@ from ..families.late_interaction import (
     build_late_interaction,
     check_top_k,
     maxsim,
-    rank,
+    rank_documents,
 )
 from ..results import RerankResult
 from .base import COMMON_INIT_KWARGS, ModelBase, reject_unknown
@@ -215,13 +215,8 @@ class LateInteractionTextEmbedding(ModelBase):
         k = check_top_k(top_k)
         q = check_query(query)
         docs = list(as_items(documents))
-        scores = np.fromiter(
-            self.rerank(q, docs, batch_size, parallel), dtype=np.float32, count=len(docs)
-        )
-        results = rank(scores, k)
-        if return_documents:
-            results = [RerankResult(r.index, r.score, docs[r.index]) for r in results]
-        return results
+        scores = self.rerank(q, docs, batch_size, parallel)
+        return rank_documents(scores, docs, k, return_documents)
 
     # -- counting ------------------------------------------------------------------
     def token_count(

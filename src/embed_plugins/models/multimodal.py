@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from ..catalog.multimodal import MultimodalSpec
 from ..engine.runner import as_items, check_text
-from ..families.late_interaction import check_top_k, rank
+from ..families.late_interaction import check_top_k, rank_documents
 from ..families.multimodal import build_multimodal, spec_from_folder
 from ..results import RerankResult
 from ..vision.load import as_images
@@ -144,13 +144,8 @@ class LateInteractionMultimodalEmbedding(VisionModelBase):
         k = check_top_k(top_k)
         q = check_query(query)
         pages = list(as_images(images))
-        scores = np.fromiter(
-            self.rerank(q, pages, batch_size, parallel), dtype=np.float32, count=len(pages)
-        )
-        results = rank(scores, k)
-        if return_documents:
-            results = [RerankResult(r.index, r.score, pages[r.index]) for r in results]
-        return results
+        scores = self.rerank(q, pages, batch_size, parallel)
+        return rank_documents(scores, pages, k, return_documents)
 
     def token_count(self, texts: str | Iterable[str], batch_size: int = 1024, **kwargs: Any) -> int:
         """Tokens the model reads for ``texts`` as queries (prompt and augmentation included)."""

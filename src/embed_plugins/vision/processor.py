@@ -58,15 +58,6 @@ _CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
         "do_center_crop": True,
         "default_to_square": False,
     },
-    "BitImageProcessor": {
-        "resample": 3,
-        "image_mean": OPENAI_CLIP_MEAN,
-        "image_std": OPENAI_CLIP_STD,
-        "size": {"shortest_edge": 224},
-        "crop_size": {"height": 224, "width": 224},
-        "do_center_crop": True,
-        "default_to_square": False,
-    },
     "SiglipImageProcessor": {
         "resample": 3,
         "image_mean": IMAGENET_STANDARD_MEAN,
@@ -93,6 +84,8 @@ _CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
         "default_to_square": False,
     },
 }
+#: BiT's processor has CLIP's defaults (transformers ``image_processing_pil_bit.py``).
+_CLASS_DEFAULTS["BitImageProcessor"] = dict(_CLASS_DEFAULTS["CLIPImageProcessor"])
 #: Old names of the same processors (``feature_extractor_type`` in older configs).
 _ALIASES = {
     "CLIPFeatureExtractor": "CLIPImageProcessor",
