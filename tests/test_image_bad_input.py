@@ -202,3 +202,12 @@ def test_multiframe_and_odd_modes_decode(
     vectors = list(embed(images))
     assert len(vectors) == 4
     assert all(np.isfinite(v).all() for v in vectors)
+
+
+@pytest.mark.parametrize("parallel", [None, 2])
+def test_a_lazily_opened_truncated_image_names_its_index(
+    embed: Callable[..., Iterator[Any]], tmp_path: Path, parallel: int | None
+) -> None:
+    lazy = Image.open(_truncated(tmp_path))  # the header reads fine; the pixels do not
+    with pytest.raises(InvalidInputError, match=r"input 1\b.*cannot decode"):
+        list(embed([GOOD, lazy, GOOD], parallel=parallel))

@@ -265,3 +265,15 @@ def test_a_different_parallel_while_a_call_is_open_is_refused(model: TextEmbeddi
     with pytest.raises(RuntimeError, match="serving another call"):
         next(model.embed(TEXTS[:5], parallel=1))
     assert len(list(first)) == len(TEXTS) * 5 - 1
+
+
+def test_lazy_model_with_workers_loads_no_model_in_this_process() -> None:
+    m = TextEmbedding(model_path=TINY, lazy_load=True)
+    try:
+        (vector,) = list(m.embed(["just one text"], parallel=2))
+        assert m._runner._pipeline is None  # the one item went to a worker
+        np.testing.assert_allclose(
+            vector, next(TextEmbedding(model_path=TINY).embed("just one text")), atol=1e-6
+        )
+    finally:
+        m.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embed_plugins import TextEmbedding, WorkerError
+from embed_plugins import InvalidInputError, TextEmbedding, WorkerError
 from embed_plugins.engine.pool import HANG_TIMEOUT_ENV
 from pool_helpers import run_slow, slow_pool
 
@@ -164,3 +164,38 @@ def test_hang_timeout_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> Non
     model = TextEmbedding(model_path=TINY)
     with pytest.raises(ValueError, match=HANG_TIMEOUT_ENV):
         list(model.embed(TEXTS[:4], parallel=2))
+
+
+def test_a_small_call_is_not_queued_behind_a_large_one() -> None:
+    pool = slow_pool()  # 0.1 s an item, chunks of 4: the large call takes about 10 s
+    try:
+        large_done: list[float] = []
+        start = time.monotonic()
+
+        def large() -> None:
+            assert list(run_slow(pool, list(range(200)))) == [2 * i for i in range(200)]
+            large_done.append(time.monotonic() - start)
+
+        thread = threading.Thread(target=large)
+        thread.start()
+        time.sleep(1.0)
+        small_start = time.monotonic()
+        assert list(run_slow(pool, list(range(8)))) == [2 * i for i in range(8)]
+        small = time.monotonic() - small_start
+        assert small < 4, small  # its chunks take turns with the large call's
+        assert not large_done  # and it finished long before the large call
+        thread.join(60)
+        assert large_done
+    finally:
+        pool.close()
+
+
+def test_an_input_that_cannot_be_sent_fails_its_call_and_names_it() -> None:
+    pool = slow_pool()
+    try:
+        items = [1, 2, 3, lambda: 4, 5]  # a lambda does not pickle
+        with pytest.raises(InvalidInputError, match="cannot be sent to a worker"):
+            list(pool.run(items, 2, "document", lambda x, i: x, lambda x: 1))
+        assert list(run_slow(pool, [1, 2, 3])) == [2, 4, 6]  # the pool goes on
+    finally:
+        pool.close()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 import threading
 import time
 from collections import deque
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
 
-from ..errors import InferenceError, WorkerError
+from ..errors import InferenceError, InvalidInputError, WorkerError
 from .batching import validated_windows
 from .pipeline import PipelineRecipe, Task
 from .session import default_threads
@@ -68,7 +69,6 @@ Validator = Callable[[Any, int], Any]
 
 @dataclass(eq=False)
 class _Window:
-    size: int
     offset: int
     results: list[Any]
     pending: int
@@ -133,10 +133,10 @@ class WorkerPool:
         self._recipe = recipe.with_session(recipe.session.with_threads(threads))
         self._cond = threading.Condition()
         self._workers: list[Worker] = []
-        self._chunks: dict[int, _Chunk] = {}  # every chunk sent and not finished
         self._started: dict[int, float] = {}  # chunk id -> when a worker acknowledged it
         self._next_id = 0
-        self._calls = 0
+        self._active: list[_Call] = []  # calls iterating now, in arrival order
+        self._turn = 0  # round-robin position among calls with chunks to send
         self._reading = False  # one thread at a time reads the pipes
         self._broken: str | None = None
         self._fatal: BaseException | None = None
@@ -173,7 +173,7 @@ class WorkerPool:
     @property
     def busy(self) -> bool:
         """At least one call is iterating over this pool's results right now."""
-        return self._calls > 0
+        return bool(self._active)
 
     # -- running -------------------------------------------------------------
     def run(
@@ -192,15 +192,16 @@ class WorkerPool:
         )
         with self._cond:
             self._check_open()
-            self._calls += 1
+            self._active.append(call)
             self._replace_dead_idle_workers()
         try:
             yield from self._serve(call, windows)
         finally:
             with self._cond:
-                self._calls -= 1
+                self._active.remove(call)
                 call.closed = True  # results still in flight are dropped on arrival
                 call.todo.clear()
+                call.error = None  # no cycle through the raised exception's traceback
 
     def _serve(self, call: _Call, windows: Iterator[tuple[_Window, list[_Chunk]]]) -> Iterator[Any]:
         exhausted = False
@@ -219,7 +220,7 @@ class WorkerPool:
                 self._check_open()
                 if call.error is not None:
                     raise call.error
-                self._dispatch(call)
+                self._dispatch()
                 finished = []
                 while call.alive and call.alive[0].pending == 0:
                     finished.append(call.alive.popleft())
@@ -233,25 +234,45 @@ class WorkerPool:
             if not finished and not can_read:
                 self._await_progress()
 
-    def _dispatch(self, call: _Call) -> None:
-        """Send the call's chunks while workers have room (the lock is held)."""
-        while call.todo:
-            worker = min(self._workers, key=lambda w: len(w.chunks))
+    def _dispatch(self) -> None:
+        """Send chunks while workers have room, one call's chunk at a time in turn, so a
+        small call is not queued behind a large one (the lock is held).
+
+        Chunks are pickled here, in the caller's thread: an input that cannot be sent
+        fails its call with the inputs named, instead of being lost in the queue's
+        feeder thread.
+        """
+        while self._workers:
+            worker = min(self._workers, key=lambda w: (len(w.chunks), not w.ready))
             if len(worker.chunks) >= _IN_FLIGHT_PER_WORKER:
                 return
+            waiting = [c for c in self._active if c.todo and c.error is None and not c.closed]
+            if not waiting:
+                return
+            call = waiting[self._turn % len(waiting)]
+            self._turn += 1
             chunk = call.todo.popleft()
             chunk_id = self._next_id
             self._next_id += 1
+            try:
+                message = pickle.dumps(
+                    (chunk_id, chunk.items, call.batch_size, call.task), pickle.HIGHEST_PROTOCOL
+                )
+            except Exception as exc:
+                call.error = InvalidInputError(
+                    f"{chunk.span()} cannot be sent to a worker process "
+                    f"({type(exc).__name__}: {exc}); pass paths or bytes instead"
+                )
+                continue
             if not worker.chunks:
                 worker.last_heard = time.monotonic()  # its deadline starts now
-            worker.tasks.put((chunk_id, chunk.items, call.batch_size, call.task))
+            worker.tasks.put(message)
             worker.chunks[chunk_id] = chunk
-            self._chunks[chunk_id] = chunk
 
     def _chunks_per_window(self) -> int:
         """Chunks to cut a window into: enough to keep every worker busy with two, shared
         between the calls running now (small chunks cost more per input)."""
-        return max(1, 2 * _IN_FLIGHT_PER_WORKER * self.size // max(1, self._calls))
+        return max(1, 2 * _IN_FLIGHT_PER_WORKER * self.size // max(1, len(self._active)))
 
     def _check_open(self) -> None:
         if self._fatal is not None:
@@ -283,6 +304,7 @@ class WorkerPool:
                 if self._broken is None:
                     self._receive(ready)
                     self._check_workers()
+                    self._dispatch()  # freed slots, requeued chunks: keep the workers busy
         finally:
             with self._cond:
                 self._reading = False
@@ -294,11 +316,14 @@ class WorkerPool:
             worker = by_conn.get(obj)
             if worker is None:
                 continue
-            try:
-                while worker.results.poll():
-                    self._handle(worker, *worker.results.recv())
-            except (EOFError, OSError):
-                continue  # the death is handled by _check_workers
+            self._drain(worker)  # a death is handled by _check_workers
+
+    def _drain(self, worker: Worker) -> None:
+        try:
+            while worker.results.poll():
+                self._handle(worker, *worker.results.recv())
+        except (EOFError, OSError):
+            pass
 
     def _handle(self, worker: Worker, kind: str, chunk_id: int, payload: Any) -> None:
         now = time.monotonic()
@@ -318,7 +343,6 @@ class WorkerPool:
             self._started[chunk_id] = now
             return
         del worker.chunks[chunk_id]
-        self._chunks.pop(chunk_id, None)
         worker.running = None
         started = self._started.pop(chunk_id, None)
         if kind == OK:
@@ -343,6 +367,7 @@ class WorkerPool:
         now = time.monotonic()
         for worker in list(self._workers):
             if not worker.process.is_alive():
+                self._drain(worker)  # what it sent before dying counts
                 how = describe_exit(worker.process)
             elif worker.chunks and now - worker.last_heard > self._deadline(worker):
                 how = (
@@ -363,8 +388,10 @@ class WorkerPool:
         if not worker.ready:
             return max(self.hang_timeout, 300.0)  # loading the model
         running = worker.chunks.get(worker.running) if worker.running is not None else None
-        if running is None or self._seconds_per_cost is None:
+        if running is None:
             return self.hang_timeout
+        if self._seconds_per_cost is None:  # nothing measured yet: allow for slow models
+            return self.hang_timeout * max(1, len(running.items))
         cost: int = running.cost
         return max(self.hang_timeout, 10 * self._seconds_per_cost * cost)
 
@@ -378,7 +405,6 @@ class WorkerPool:
                 "workers). A fresh worker took its place; the next call runs normally."
             )
         for chunk_id, chunk in reversed(list(worker.chunks.items())):
-            self._chunks.pop(chunk_id, None)
             self._started.pop(chunk_id, None)
             if chunk is not running and not chunk.call.closed:
                 chunk.call.todo.appendleft(chunk)  # never started: safe to run elsewhere
@@ -413,9 +439,7 @@ class WorkerPool:
             sizes = [max(1, size_hint(item)) for item in checked]
             order = sorted(range(len(checked)), key=sizes.__getitem__)
             target = sum(sizes) / chunks_per_window()
-            window = _Window(
-                size=len(checked), offset=offset, results=[None] * len(checked), pending=0
-            )
+            window = _Window(offset=offset, results=[None] * len(checked), pending=0)
             chunks: list[_Chunk] = []
             positions: list[int] = []
             cost = 0

@@ -101,8 +101,10 @@ class ModelRunner(Generic[Out]):
         """
         check_batch_size(batch_size)
         n_workers = None if parallel is None else check_parallel(parallel)
-        if n_workers is None or (isinstance(items, (list, tuple)) and len(items) <= 1):
-            # One item gains nothing from a worker and would pay a round trip for it.
+        one = isinstance(items, (list, tuple)) and len(items) <= 1
+        if n_workers is None or (one and self._pipeline is not None):
+            # One item gains nothing from a worker and would pay a round trip for it (unless
+            # this process has no model loaded: lazy_load with workers loads none here).
             return self._run_local(items, batch_size, task, validate)
         return self._run_pool(n_workers, items, batch_size, task, validate, size_hint)
 
@@ -123,7 +125,7 @@ class ModelRunner(Generic[Out]):
         with self._lock:
             pool = self._pool
             if pool is not None and (pool.size != n_workers or not pool.healthy):
-                if pool.busy:
+                if pool.busy and pool.healthy:
                     raise RuntimeError(
                         "this model's worker pool is serving another call; finish iterating "
                         "it before starting a call with a different parallel setting"

@@ -55,14 +55,15 @@ def worker_main(recipe: PipelineRecipe, tasks: Any, results: Connection, name: s
         message = tasks.get()
         if message is None:
             return
-        chunk_id, items, batch_size, task = message
+        chunk_id, items, batch_size, task = pickle.loads(message)  # pickled by the parent
         results.send((ACK, chunk_id, None))
         try:
             out = pipeline.process(items, batch_size, task)
+            reply = pickle.dumps((OK, chunk_id, out), pickle.HIGHEST_PROTOCOL)
         except BaseException as exc:
             results.send((ERROR, chunk_id, pack_error(exc)))
             continue
-        results.send((OK, chunk_id, out))
+        results.send_bytes(reply)
 
 
 def pack_error(exc: BaseException) -> tuple[str, str, str, bytes | None]:

@@ -117,8 +117,8 @@ _NO_SPINNING = {"session.intra_op.allow_spinning": "0"}
 
 def decoder_threads(session: SessionConfig) -> tuple[SessionConfig, ThreadPoolExecutor | None]:
     """Threads that decode images beside inference, one per core the session may use
-    (none in a pool worker, which has one core), and the session config to use with
-    them (spinning off unless the user set it)."""
+    (none when that is one core, as in each worker of a pool as large as the machine),
+    and the session config to use with them (spinning off unless the user set it)."""
     count = session.threads or default_threads()
     if count < 2:
         return session, None

@@ -61,7 +61,7 @@ def image_prompt(image_token: str, count: int, bos: str, visual_prompt: str) -> 
 
 
 def query_prompt(query: str, bos: str, prefix: str, augmentation: str) -> str:
-    """ColPali's query text (ColModernVBERT's is the same with ``bos = prefix = ""``)."""
+    """ColPali's query text (ColModernVBERT's has no ``<bos>`` and no newline)."""
     return f"{bos}{prefix}{query}{augmentation}\n"
 
 

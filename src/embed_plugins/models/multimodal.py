@@ -119,10 +119,12 @@ class LateInteractionMultimodalEmbedding(VisionModelBase):
         reject_unknown(f"{type(self).__name__}.rerank()", kwargs, _CALL_KWARGS)
         q = check_query(query)
         pages = self.embed_image(images, batch_size=batch_size, parallel=parallel)
-        return self._scores(q, pages)
+        return self._scores(q, pages, parallel)
 
-    def _scores(self, query: str, pages: Iterator[FloatArray]) -> Iterator[float]:
-        (query_vectors,) = self.embed_text([query])
+    def _scores(
+        self, query: str, pages: Iterator[FloatArray], parallel: int | None
+    ) -> Iterator[float]:
+        (query_vectors,) = self.embed_text([query], parallel=parallel)
         yield from maxsim_scores(query_vectors, pages)
 
     def rank(

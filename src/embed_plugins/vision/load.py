@@ -91,6 +91,10 @@ def check_image(item: Any, index: int) -> ImageItem:
     if isinstance(item, Image.Image):
         if item.width == 0 or item.height == 0:
             raise InvalidInputError(f"input {index}: zero-size image ({item.width}x{item.height})")
+        try:
+            item.load()  # a lazily opened file: read its pixels now, with the index
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise InvalidInputError(f"input {index}: cannot decode the image ({exc})") from exc
         return ImageItem(index, item)
     if isinstance(item, np.ndarray):
         return ImageItem(index, _check_array(item, index))
