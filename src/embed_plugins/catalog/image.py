@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .spec import ModelSpec
+from .spec import ModelSpec, check_positive_int
 
 ImagePooling = Literal["none", "cls", "mean"]
 IMAGE_POOLINGS: tuple[str, ...] = ("none", "cls", "mean")
@@ -56,8 +56,7 @@ class ImageSpec(ModelSpec):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim <= 0:
-            raise ValueError(f"dim must be a positive int, got {self.dim!r}")
+        check_positive_int(self.dim, "dim")
         if self.pooling not in IMAGE_POOLINGS:
             raise ValueError(f"pooling must be one of {IMAGE_POOLINGS}, got {self.pooling!r}")
 

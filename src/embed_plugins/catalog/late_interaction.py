@@ -41,7 +41,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
-from embed_plugins.catalog.spec import ModelSpec
+from embed_plugins.catalog.spec import ModelSpec, check_positive_int
 
 #: A special token given by its text (looked up in the vocabulary) or by its id.
 Token = str | int
@@ -90,8 +90,7 @@ class ColbertSpec(ModelSpec):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim <= 0:
-            raise ValueError(f"dim must be a positive int, got {self.dim!r}")
+        check_positive_int(self.dim, "dim")
         minimum = 2 + (self.query_marker is not None)
         if (
             isinstance(self.query_length, bool)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .image import IMAGE_CONFIG_FILES
-from .spec import TOKENIZER_FILES, ModelSpec
+from .spec import TOKENIZER_FILES, ModelSpec, check_positive_int
 
 ProcessorKind = Literal["colpali", "colmodernvbert"]
 
@@ -58,8 +58,7 @@ class MultimodalSpec(ModelSpec):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim <= 0:
-            raise ValueError(f"dim must be a positive int, got {self.dim!r}")
+        check_positive_int(self.dim, "dim")
         count = self.query_augmentation_count
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"query_augmentation_count must be an int >= 0, got {count!r}")

@@ -36,6 +36,12 @@ SENTENCE_TRANSFORMERS_FILES: tuple[str, ...] = (
 )
 
 
+def check_positive_int(value: object, name: str) -> None:
+    """``ValueError`` unless ``value`` is a positive int (``bool`` is not)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
 def relative_file_parts(name: object, what: str = "file name") -> tuple[str, ...]:
     """The ``/``-separated parts of a file name inside a model folder, or an error.
 

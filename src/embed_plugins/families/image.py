@@ -9,10 +9,10 @@ The maths is shared with the dense text family (:func:`~embed_plugins.families.d
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -68,22 +68,27 @@ def single_output(io: GraphIO, name: str | None, model: str) -> str:
     )
 
 
+T = TypeVar("T")
+
+
+def each_image(
+    items: Sequence[ImageItem], work: Callable[[ImageItem], T], threads: Executor | None
+) -> list[T]:
+    """``work`` on each item, on ``threads`` when given (Pillow releases the GIL while it
+    decodes and resamples); the first failure is raised."""
+    if threads is None or len(items) < 2:
+        return [work(item) for item in items]
+    return list(threads.map(work, items))
+
+
 def pixel_batch(
     items: Sequence[ImageItem], config: ImageProcessorConfig, threads: Executor | None = None
 ) -> FloatArray:
     """Decode and preprocess ``items`` into one ``(n, 3, H, W)`` float32 array.
 
-    With ``threads``, images are decoded and resized concurrently (Pillow releases
-    the GIL while it decodes and resamples); the first failure is raised.
+    With ``threads``, images are decoded and resized concurrently (:func:`each_image`).
     """
-
-    def one(item: ImageItem) -> FloatArray:
-        return preprocess(decode(item), config)
-
-    if threads is None or len(items) < 2:
-        arrays = [one(item) for item in items]
-    else:
-        arrays = list(threads.map(one, items))
+    arrays = each_image(items, lambda item: preprocess(decode(item), config), threads)
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         raise ModelLoadError(

@@ -40,7 +40,7 @@ from ..text.config import folder_json
 from ..vision.load import ImageItem, decode
 from ..vision.processor import read_processor_config
 from ..vision.tiling import pad_tiles, read_tiling_config, tile_image
-from .image import decoder_threads, pixel_batch
+from .image import decoder_threads, each_image, pixel_batch
 from .late_interaction import normalize_tokens
 
 FloatArray = npt.NDArray[np.float32]
@@ -290,10 +290,7 @@ class ColModernVBertPipeline(MultimodalPipeline):
         return np.zeros((1, 1, 3, t, t), dtype=np.float32)
 
     def image_inputs(self, images: Sequence[ImageItem]) -> tuple[list[list[int]], FloatArray]:
-        def one(item: ImageItem) -> tuple[FloatArray, int, int]:
-            return tile_image(decode(item), self.config)
-
-        tiled = list(self.threads.map(one, images)) if self.threads else [one(i) for i in images]
+        tiled = each_image(images, lambda item: tile_image(decode(item), self.config), self.threads)
         texts = [
             self.visual_prompt.replace(
                 self.spec.image_token,
