@@ -4,19 +4,57 @@ Every test runs with ``HF_HUB_OFFLINE=1`` and ``HF_HOME`` pointing at a fresh
 temporary folder, so no test touches the network or the user's Hugging Face
 cache.  huggingface_hub reads those variables once, at import time, so the
 module-level constants it derives from them are patched as well.
+
+Nothing the suite does writes to the user's caches either: before anything is
+imported, the cache locations below point into one scratch folder (removed at the
+end of the run, and inherited by every subprocess a test starts):
+
+* ``EMBED_PLUGINS_CACHE_DIR``: the fused graphs of ``optimize=True`` (about the size of
+  the model each, e.g. 87 MB for MiniLM, written by the benchmark smoke test);
+* ``XDG_CACHE_HOME``: the default of the above (and of other tools' caches);
+* ``FASTEMBED_CACHE_PATH``: fastembed's model cache (the parity peer);
+
+and ``ORT_DISABLE_TELEMETRY=1``: otherwise onnxruntime records a device id and usage
+events under ``$XDG_CACHE_HOME/Microsoft/DeveloperTools`` (else ``~/.cache``) as soon as
+it is imported, and again when the process exits (after any clean-up could run).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import huggingface_hub.constants as hf_constants
-import pytest
+#: The run's scratch folder for every cache (see the module docstring).
+CACHE_SCRATCH = Path(tempfile.mkdtemp(prefix="embed_plugins-tests-cache-"))
+CACHE_REDIRECTS = {
+    "EMBED_PLUGINS_CACHE_DIR": CACHE_SCRATCH / "embed_plugins",
+    "XDG_CACHE_HOME": CACHE_SCRATCH / "xdg",
+    "FASTEMBED_CACHE_PATH": CACHE_SCRATCH / "fastembed",
+}
+TELEMETRY_OFF = {"ORT_DISABLE_TELEMETRY": "1"}
+_SAVED_ENV = {name: os.environ.get(name) for name in [*CACHE_REDIRECTS, *TELEMETRY_OFF]}
+os.environ.update({name: str(path) for name, path in CACHE_REDIRECTS.items()})
+os.environ.update(TELEMETRY_OFF)
 
-from embed_plugins import TextEmbedding
-from embed_plugins.hub import MODELS_DIR_ENV
+import huggingface_hub.constants as hf_constants  # noqa: E402  (after the redirects)
+import pytest  # noqa: E402
+
+from embed_plugins import TextEmbedding  # noqa: E402
+from embed_plugins.hub import MODELS_DIR_ENV  # noqa: E402
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the scratch folder and give the variables back their old values."""
+    shutil.rmtree(CACHE_SCRATCH, ignore_errors=True)
+    for name, value in _SAVED_ENV.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: ../shared/models relative to the repository root.

@@ -66,3 +66,19 @@ def worker_inside_stuck_chunk(pool: WorkerPool, timeout: float = 20.0) -> Worker
                 return worker
         time.sleep(0.02)
     raise AssertionError("no worker received the stuck chunk")
+
+
+class DevicePipeline:
+    """Answers each item with the device its worker's session config names (no session is
+    built, so no GPU is needed to see where ``device_ids`` placed each worker)."""
+
+    def __init__(self, recipe: PipelineRecipe) -> None:
+        self.device = recipe.session.resolved_providers()[0]
+
+    def process(self, items: list[int], batch_size: int, task: str) -> list[Any]:
+        time.sleep(0.05)  # long enough that both workers take chunks
+        return [self.device for _ in items]
+
+
+def build_device(recipe: PipelineRecipe) -> DevicePipeline:
+    return DevicePipeline(recipe)

@@ -15,8 +15,7 @@ TINY = Path(__file__).parent / "fixtures" / "models" / "tiny-bert"
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"cuda": False, "device_ids": [0]}, "only applies with cuda=True"),
-        ({"cuda": True, "device_ids": [0, 1]}, "one device per model"),
+        ({"cuda": False, "device_ids": [0]}, "use them with cuda=True"),
         ({"cuda": True, "device": "cuda:1"}, "not several"),
         ({"cuda": True, "providers": ["CPUExecutionProvider"]}, "not several"),
     ],

@@ -70,7 +70,7 @@ def test_entries_are_complete_and_cited() -> None:
     for spec in [s.describe() for s in (*IMAGE_MODELS, *MULTIMODAL_MODELS)]:
         assert spec["hf_repo"] and spec["model_file"].endswith(".onnx"), spec["model"]
         assert spec["license"] and spec["size_gb"] > 0 and spec["source"], spec["model"]
-        assert spec["sources"] == {"hf": spec["hf_repo"]}
+        assert spec["sources"] == {"hf": spec["hf_repo"], "url": None}
 
 
 def test_spec_types() -> None:

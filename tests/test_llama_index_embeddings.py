@@ -21,7 +21,10 @@ from pydantic import ValidationError
 
 from embed_plugins import DenseSpec, InputTypeError, TextEmbedding
 from embed_plugins.hub import MODELS_DIR_ENV
-from embed_plugins.integrations.llama_index import EmbedPluginsEmbedding
+from embed_plugins.integrations.llama_index import (
+    EmbedPluginsEmbedding,
+    EmbedPluginsSparseEmbedding,
+)
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 DOCS = [
@@ -250,6 +253,75 @@ async def test_async_bad_input(embed_model: EmbedPluginsEmbedding) -> None:
         await embed_model.aget_text_embedding_batch(None)  # type: ignore[arg-type]
     with pytest.raises(InputTypeError):
         await embed_model.aget_query_embedding(None)  # type: ignore[arg-type]
+
+
+# -- progress (show_progress=True): a step per batch of 64 texts, not per 256 -----------
+PROGRESS_TEXTS = [f"passage {i}: the quick brown fox jumps over the lazy dog" for i in range(300)]
+FIXTURE_MODELS = Path(__file__).parent / "fixtures" / "models"
+PROGRESS = [
+    pytest.param(
+        EmbedPluginsEmbedding,
+        {"model_path": FIXTURE_MODELS / "tiny-bert"},
+        "passage_embed",
+        id="dense",
+    ),
+    pytest.param(
+        EmbedPluginsSparseEmbedding,
+        {"model_path": FIXTURE_MODELS / "tiny-splade"},
+        "embed",
+        id="splade",
+    ),
+]
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "method"), PROGRESS)
+def test_llama_index_progress_advances_per_batch(
+    cls: Any, kwargs: dict[str, Any], method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With show_progress, LlamaIndex's tqdm bar moves on between engine calls, 64 texts
+    at a time, while each engine call still gets a batch of 64 to sort and cut."""
+    import tqdm.auto
+
+    bars: list[Any] = []
+
+    class EveryStep(tqdm.auto.tqdm):
+        """The real bar, refreshed at every text (no 0.1 s throttle): its position is exact."""
+
+        def __init__(self, *args: Any, **options: Any) -> None:
+            super().__init__(*args, **{**options, "mininterval": 0, "miniters": 1})
+            bars.append(self)
+
+    model = cls(**kwargs)
+    assert model.embed_batch_size == 64
+    want = model.model_copy(update={"embed_batch_size": 300}).get_text_embedding_batch(
+        PROGRESS_TEXTS
+    )
+    seen: list[tuple[int, int, int]] = []  # texts, batch_size, bar position
+    real = getattr(model.model, method)
+
+    def spy(texts: Any, batch_size: int = 256, parallel: int | None = None) -> Any:
+        seen.append((len(texts), batch_size, bars[-1].n))
+        return real(texts, batch_size=batch_size, parallel=parallel)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", EveryStep)
+    monkeypatch.setattr(model.model, method, spy)
+    got = model.get_text_embedding_batch(PROGRESS_TEXTS, show_progress=True)
+    assert got == want
+    assert [(n, size) for n, size, _ in seen] == [(64, 64)] * 4 + [(44, 64)]
+    positions = [position for _, _, position in seen]
+    assert len(positions) > 2 and positions == sorted(set(positions))
+    assert max(b - a for a, b in zip([0, *positions[:-1]], positions, strict=True)) <= 64
+    assert len(bars) == 1 and bars[0].n == len(PROGRESS_TEXTS)
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "method"), PROGRESS)
+async def test_llama_index_async_progress_counts_batches(
+    cls: Any, kwargs: dict[str, Any], method: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = cls(**kwargs)
+    got = await model.aget_text_embedding_batch(PROGRESS_TEXTS, show_progress=True)
+    assert len(got) == len(PROGRESS_TEXTS)
+    assert "| 5/5 [" in capsys.readouterr().err  # tqdm_asyncio.gather: one step per batch
 
 
 # -- in an index ---------------------------------------------------------------------------

@@ -46,10 +46,18 @@ def test_is_a_base_sparse_embedding(splade: EmbedPluginsSparseEmbedding) -> None
     assert isinstance(splade, BaseSparseEmbedding)
     assert EmbedPluginsSparseEmbedding.class_name() == "EmbedPluginsSparseEmbedding"
     assert splade.model_name == "tiny-splade"
-    # FastEmbedSparseEmbedding's default model (SPLADE++), when nothing else is said.
-    assert EmbedPluginsSparseEmbedding.model_fields["model_name"].default == (
-        SparseTextEmbedding.default_model
-    )
+    # BM25 by default, as LangChain's adapter and FastEmbedSparse (not SPLADE++, the
+    # default of FastEmbedSparseEmbedding and SparseTextEmbedding).
+    assert EmbedPluginsSparseEmbedding.model_fields["model_name"].default == "Qdrant/bm25"
+    assert SparseTextEmbedding.default_model != "Qdrant/bm25"
+
+
+def test_default_model_is_bm25() -> None:
+    emb = EmbedPluginsSparseEmbedding()
+    assert emb.model_name == "Qdrant/bm25" and emb.requires_idf
+    assert emb.get_text_embedding_batch(DOCS) == [
+        v.as_dict() for v in SparseTextEmbedding("Qdrant/bm25").embed(DOCS)
+    ]
 
 
 @pytest.mark.parametrize("which", ["bm25", "splade"])

@@ -44,11 +44,37 @@ CATALOGUE = [
     "intfloat/multilingual-e5-base",
     "intfloat/multilingual-e5-large",
     "nomic-ai/nomic-embed-text-v1.5",
+    # catalog/dense_english.py
     "Snowflake/snowflake-arctic-embed-s",
     "Snowflake/snowflake-arctic-embed-m",
     "mixedbread-ai/mxbai-embed-large-v1",
     "thenlper/gte-base",
+    "Snowflake/snowflake-arctic-embed-xs",
+    "Snowflake/snowflake-arctic-embed-m-long",
+    "Snowflake/snowflake-arctic-embed-l",
+    "thenlper/gte-large",
+    "BAAI/bge-base-en",
+    "BAAI/bge-small-en",
+    # catalog/dense_long_context.py
     "jinaai/jina-embeddings-v2-small-en",
+    "jinaai/jina-embeddings-v2-base-en",
+    "jinaai/jina-embeddings-v2-base-de",
+    "jinaai/jina-embeddings-v2-base-code",
+    "jinaai/jina-embeddings-v2-base-zh",
+    "jinaai/jina-embeddings-v2-base-es",
+    "nomic-ai/nomic-embed-text-v1",
+    "nomic-ai/nomic-embed-text-v1.5-Q",
+    "ibm-granite/granite-embedding-small-english-r2",
+    # catalog/dense_multilingual.py
+    "BAAI/bge-small-zh-v1.5",
+    "sentence-transformers/paraphrase-multilingual-mpnet-base-v2",
+    "google/embeddinggemma-300m",
+    "Qwen/Qwen3-Embedding-0.6B",
+    "Qwen/Qwen3-Embedding-0.6B-Q",
+    # catalog/dense_constella.py
+    "Qdrant/constella-nano",
+    "Qdrant/constella-zero",
+    "Qdrant/stella-en-400M-v5-doc-onnx",
     # the text towers of the image models (catalog/dense_towers.py, appended by catalog/dense.py)
     "Qdrant/clip-ViT-B-32-text",
     "jinaai/jina-clip-v1",
@@ -258,7 +284,7 @@ def test_list_supported_models_has_the_catalogue() -> None:
     assert minilm_entry["dim"] == DIM
     assert minilm_entry["pooling"] == "mean"
     assert minilm_entry["normalize"] is True
-    assert minilm_entry["sources"] == {"hf": MINILM}
+    assert minilm_entry["sources"] == {"hf": MINILM, "url": None}
     assert by_name["intfloat/multilingual-e5-small"]["query_prefix"] == "query: "
     for entry in listed:
         assert entry["family"] == "dense"

@@ -16,11 +16,14 @@ from .catalog.multimodal import MultimodalSpec
 from .catalog.rerank import CrossEncoderSpec
 from .catalog.sparse import Bm25Spec, Bm42Spec, SparseSpec, SpladeSpec
 from .catalog.spec import DenseSpec, ModelSpec
+from .compat import ModelSource, PoolingType
 from .engine.session import ProviderFallbackWarning
 from .errors import (
+    ArgumentTypeError,
     EmbedPluginsError,
     InferenceError,
     InputTypeError,
+    InvalidArgumentError,
     InvalidInputError,
     ModelLoadError,
     ModelNotFoundError,
@@ -35,11 +38,13 @@ from .models.late_interaction import LateInteractionTextEmbedding
 from .models.multimodal import LateInteractionMultimodalEmbedding
 from .models.sparse_embedding import SparseTextEmbedding
 from .models.text_embedding import TextEmbedding
-from .results import RerankResult, SparseVector
+from .muvera import Muvera
+from .results import RerankResult, SparseEmbedding, SparseVector
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
     "Bm25Spec",
     "Bm42Spec",
     "ColbertSpec",
@@ -50,16 +55,21 @@ __all__ = [
     "ImageSpec",
     "InferenceError",
     "InputTypeError",
+    "InvalidArgumentError",
     "InvalidInputError",
     "LateInteractionMultimodalEmbedding",
     "LateInteractionTextEmbedding",
     "ModelLoadError",
     "ModelNotFoundError",
+    "ModelSource",
     "ModelSpec",
     "MultimodalSpec",
+    "Muvera",
+    "PoolingType",
     "ProviderError",
     "ProviderFallbackWarning",
     "RerankResult",
+    "SparseEmbedding",
     "SparseSpec",
     "SparseTextEmbedding",
     "SparseVector",

@@ -14,10 +14,12 @@ class EmbedPluginsError(Exception):
     """Base class of every error raised by embed_plugins."""
 
 
-class ModelNotFoundError(EmbedPluginsError, LookupError):
+class ModelNotFoundError(EmbedPluginsError, LookupError, ValueError):
     """A model name or path could not be resolved to local files.
 
-    The message lists every place that was tried.
+    The message lists every place that was tried.  Subclasses ``ValueError`` as well
+    as ``LookupError``: fastembed raises ``ValueError`` for an unknown model, so code
+    written against it (``except ValueError``) keeps working.
     """
 
 
@@ -39,8 +41,26 @@ class InputTypeError(InvalidInputError, TypeError):
     """
 
 
-class ProviderError(EmbedPluginsError):
-    """A requested execution provider is not available and cannot be used."""
+class InvalidArgumentError(EmbedPluginsError, ValueError):
+    """A constructor or call argument with a bad value (``truncate_dim=0``, an unknown
+    pooling, language or device, ``batch_size=-1``).
+
+    Subclasses ``ValueError``, what such arguments raised before and what fastembed raises.
+    """
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument of the wrong type, or a keyword the method does not take (the message
+    names the valid ones).  Subclasses ``TypeError`` (and ``ValueError``): either
+    ``except`` catches it, as does ``except EmbedPluginsError``.
+    """
+
+
+class ProviderError(EmbedPluginsError, ValueError):
+    """A requested execution provider is not available and cannot be used.
+
+    Subclasses ``ValueError``: an unusable ``device=`` or ``providers=`` is a bad argument.
+    """
 
 
 class WorkerError(EmbedPluginsError, RuntimeError):

@@ -54,6 +54,14 @@ class SparseVector:
             and np.array_equal(self.values, other.values)
         )
 
+    @classmethod
+    def from_dict(cls, data: dict[int, float]) -> SparseVector:
+        """From ``{index: value}`` (fastembed's ``SparseEmbedding.from_dict``)."""
+        return cls.create(
+            np.fromiter(data.keys(), SPARSE_INDEX_DTYPE, len(data)),
+            np.fromiter(data.values(), SPARSE_VALUE_DTYPE, len(data)),
+        )
+
     def as_dict(self) -> dict[int, float]:
         """``{index: value}`` with plain Python numbers."""
         return {int(i): float(v) for i, v in zip(self.indices, self.values, strict=True)}
@@ -61,6 +69,13 @@ class SparseVector:
     def as_object(self) -> dict[str, list[int] | list[float]]:
         """``{"indices": [...], "values": [...]}`` with plain Python numbers (Qdrant's shape)."""
         return {"indices": self.indices.tolist(), "values": self.values.tolist()}
+
+
+#: fastembed's name for the sparse result: the same type, so ``isinstance`` checks and
+#: ``as_object()`` / ``as_dict()`` / ``from_dict()`` keep working after the import swap.
+#: Construct it by keyword or with :meth:`SparseVector.create`: the field order is
+#: ``indices, values`` (fastembed's is ``values, indices``).
+SparseEmbedding = SparseVector
 
 
 @dataclass(frozen=True)

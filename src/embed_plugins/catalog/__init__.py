@@ -7,7 +7,9 @@ with their sources cited.  Custom models registered at run time sit beside them.
 from __future__ import annotations
 
 import importlib
+import threading
 
+from ..errors import InvalidArgumentError
 from .spec import DenseSpec, ModelSpec
 
 __all__ = ["DenseSpec", "ModelSpec", "find", "list_specs", "register"]
@@ -22,6 +24,7 @@ _FAMILY_MODULES = {
     "multimodal": ("embed_plugins.catalog.multimodal", "MULTIMODAL_MODELS"),
 }
 _CUSTOM: dict[tuple[str, str], ModelSpec] = {}
+_LOCK = threading.Lock()
 
 
 def _builtin(family: str) -> tuple[ModelSpec, ...]:
@@ -32,14 +35,34 @@ def _builtin(family: str) -> tuple[ModelSpec, ...]:
     return models
 
 
+def _alias_entries(family: str) -> list[ModelSpec]:
+    """One entry per alias of a built-in spec: the spec under the alias's name (and no
+    aliases of its own), so a listing names every accepted spelling, as fastembed's does."""
+    return [
+        spec.replace(
+            model=alias,
+            aliases=(),
+            description=f"Alias of {spec.model}. {spec.description}".strip(),
+        )
+        for spec in _builtin(family)
+        for alias in spec.aliases
+    ]
+
+
+def _builtin_names(spec: ModelSpec) -> set[str]:
+    return {spec.model.lower(), *(alias.lower() for alias in spec.aliases)}
+
+
 def list_specs(family: str) -> list[ModelSpec]:
-    """Built-in specs of a family, then custom ones, in registration order."""
+    """Built-in specs of a family, then one entry per alias of them, then custom ones,
+    in registration order."""
     custom = [spec for (fam, _), spec in _CUSTOM.items() if fam == family]
-    return [*_builtin(family), *custom]
+    return [*_builtin(family), *_alias_entries(family), *custom]
 
 
 def find(family: str, name: str) -> ModelSpec | None:
-    """The spec called ``name`` (case-insensitive), custom models first."""
+    """The spec called ``name`` (case-insensitive), custom models first; a built-in
+    spec's alias finds that spec itself (under its own ``model`` name)."""
     key = name.lower()
     for (fam, custom_name), spec in _CUSTOM.items():
         if fam == family and custom_name == key:
@@ -47,13 +70,26 @@ def find(family: str, name: str) -> ModelSpec | None:
     for spec in _builtin(family):
         if spec.model.lower() == key:
             return spec
+    for spec in _builtin(family):
+        if key in _builtin_names(spec):
+            return spec
     return None
 
 
 def register(spec: ModelSpec) -> None:
-    """Add a custom model; a name that is already built in is refused."""
+    """Add a custom model; a name already registered (built in or custom, compared
+    case-insensitively, as fastembed does) is refused with ``ValueError``."""
     family = spec.family
     key = spec.model.lower()
-    if any(s.model.lower() == key for s in _builtin(family)):
-        raise ValueError(f"{spec.model!r} is already a built-in {family} model")
-    _CUSTOM[(family, key)] = spec
+    if any(key in _builtin_names(s) for s in _builtin(family)):
+        raise InvalidArgumentError(
+            f"{spec.model!r} is already a built-in {family} model; register yours under "
+            "another name"
+        )
+    with _LOCK:
+        if (family, key) in _CUSTOM:
+            raise InvalidArgumentError(
+                f"{spec.model!r} is already registered as a custom {family} model; register "
+                "the new one under another name"
+            )
+        _CUSTOM[(family, key)] = spec

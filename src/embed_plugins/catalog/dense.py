@@ -3,6 +3,23 @@
 One frozen :class:`DenseSpec` per model.  ``DENSE_MODELS[0]`` is the default
 model (``BAAI/bge-small-en-v1.5``, as in fastembed).
 
+The entries are split over several modules (each under 400 lines) and
+``DENSE_MODELS`` is their concatenation, in this order:
+
+* this module: BGE v1.5 (English), sentence-transformers MiniLM, multilingual E5,
+  nomic-embed-text-v1.5;
+* ``catalog/dense_english.py``: Snowflake Arctic-embed v1, mixedbread, GTE, BGE v1;
+* ``catalog/dense_long_context.py``: Jina v2, nomic v1 / v1.5-Q, IBM Granite r2
+  (8192-token models);
+* ``catalog/dense_multilingual.py``: BGE small zh v1.5, paraphrase-multilingual-mpnet,
+  EmbeddingGemma, Qwen3-Embedding;
+* ``catalog/dense_constella.py``: Qdrant's Constella query encoders and their Stella
+  document tower;
+* ``catalog/dense_towers.py``: the text towers of the image models.
+
+Every one of those modules imports only ``catalog/spec.py`` and
+``catalog/dense_common.py`` (the shared constants), so there is no import cycle.
+
 Conventions used in the comments above each entry:
 
 * "listing" means the Hugging Face file listing of the repository
@@ -21,22 +38,32 @@ Conventions used in the comments above each entry:
   ONNX backend).  It was read from the graph itself only for
   sentence-transformers/all-MiniLM-L6-v2 (the copy in ../shared/models); for the
   others it is the exporter convention, not a read of the graph.
+* ``output_name=None`` means "the graph's first output", the one fastembed
+  reads; the newer modules use it wherever the output's name was neither read
+  nor fixed by a documented exporter convention, so the spec cannot name an
+  output the graph lacks.  A graph whose first output has another width or rank
+  than the spec says is refused at load, not silently misread.
 * ``max_length`` is the truncation length the model's own configuration asks
   for (``sentence_bert_config.json`` for sentence-transformers repositories,
   otherwise the model card).
+* Sizes marked "fastembed's figure" are ``size_in_GB`` of fastembed 0.9.1's
+  entry for the same repository and file, where no listing was read.
 """
 
 from __future__ import annotations
 
+from embed_plugins.catalog.dense_common import LAST_HIDDEN as _LAST_HIDDEN
+from embed_plugins.catalog.dense_common import RETRIEVAL_QUERY_INSTRUCTION
+from embed_plugins.catalog.dense_constella import CONSTELLA_MODELS
+from embed_plugins.catalog.dense_english import ENGLISH_MODELS
+from embed_plugins.catalog.dense_long_context import LONG_CONTEXT_MODELS
+from embed_plugins.catalog.dense_multilingual import MULTILINGUAL_MODELS
+from embed_plugins.catalog.dense_towers import TEXT_TOWERS
 from embed_plugins.catalog.spec import DenseSpec
 
-#: The retrieval instruction BGE v1.5 (English), Snowflake Arctic-embed v1 and
-#: mixedbread mxbai-embed-large-v1 prepend to queries (not to passages).
-RETRIEVAL_QUERY_INSTRUCTION = "Represent this sentence for searching relevant passages: "
+__all__ = ["DENSE_MODELS", "RETRIEVAL_QUERY_INSTRUCTION"]
 
-_LAST_HIDDEN = "last_hidden_state"
-
-DENSE_MODELS: tuple[DenseSpec, ...] = (
+_CORE_MODELS: tuple[DenseSpec, ...] = (
     # BAAI/bge-small-en-v1.5 (default model).
     # - repo/file: official repo has onnx/model.onnx, 133 MB, added by "onnx support (#9)" (listing
     #   https://huggingface.co/BAAI/bge-small-en-v1.5/tree/main/onnx); the repo also has
@@ -312,170 +339,15 @@ DENSE_MODELS: tuple[DenseSpec, ...] = (
         ),
         sentence_transformers_files=True,
     ),
-    # Snowflake/snowflake-arctic-embed-s.
-    # - repo/file: official onnx/ added by "Upload ONNX weights (#4)" (commit history
-    #   https://huggingface.co/Snowflake/snowflake-arctic-embed-s/commits/<rev>/onnx; blob
-    #   onnx/model_quantized.onnx 34 MB seen).  onnx/model.onnx itself was not seen in a listing:
-    #   its path is the one fastembed uses for this repo (onnx_embedding.py, 0.13 GB) and the one
-    #   the same Xenova upload produced for arctic-embed-m/-l; size_gb 0.13 is fastembed's figure.
-    # - CLS pooling (1_Pooling/config.json pooling_mode_cls_token=true), L2 (modules.json lists
-    #   2_Normalize): commit "Sentence Transformers integration (#2)" and blob modules.json.
-    # - dim 384, query instruction, no passage prefix, 512 tokens: model card
-    #   (https://huggingface.co/Snowflake/snowflake-arctic-embed-s, query_prefix = 'Represent this
-    #   sentence for searching relevant passages: ', [:, 0] then normalize).  Licence apache-2.0.
-    DenseSpec(
-        model="Snowflake/snowflake-arctic-embed-s",
-        hf_repo="Snowflake/snowflake-arctic-embed-s",
-        model_file="onnx/model.onnx",
-        output_name=_LAST_HIDDEN,
-        dim=384,
-        pooling="cls",
-        normalize=True,
-        query_prefix=RETRIEVAL_QUERY_INSTRUCTION,
-        max_length=512,
-        license="apache-2.0",
-        size_gb=0.13,
-        description=(
-            "Snowflake arctic-embed-s: 384-d, CLS pooling, 512 tokens, query instruction."
-        ),
-        source=(
-            "https://huggingface.co/Snowflake/snowflake-arctic-embed-s (card, "
-            "modules.json, "
-            "1_Pooling/config.json, onnx/); qdrant/fastembed "
-            "fastembed/text/onnx_embedding.py"
-        ),
-        sentence_transformers_files=True,
-    ),
-    # Snowflake/snowflake-arctic-embed-m.
-    # - repo/file: official onnx/model.onnx, 436 MB, "Upload new ONNX weights (#9)" (listing
-    #   https://huggingface.co/Snowflake/snowflake-arctic-embed-m/tree/main/onnx). fastembed: same.
-    # - dim 768, CLS + L2, query instruction, 512: model card
-    #   (https://huggingface.co/Snowflake/snowflake-arctic-embed-m, commit b30c8a2 shows the
-    #   query_prefix) and fastembed onnx_embedding.py (CLS + normalize).  Its ST files are assumed
-    #   to match arctic-embed-s (same "Sentence Transformers integration" PR series; not read).
-    DenseSpec(
-        model="Snowflake/snowflake-arctic-embed-m",
-        hf_repo="Snowflake/snowflake-arctic-embed-m",
-        model_file="onnx/model.onnx",
-        output_name=_LAST_HIDDEN,
-        dim=768,
-        pooling="cls",
-        normalize=True,
-        query_prefix=RETRIEVAL_QUERY_INSTRUCTION,
-        max_length=512,
-        license="apache-2.0",
-        size_gb=0.436,
-        description=(
-            "Snowflake arctic-embed-m: 768-d, CLS pooling, 512 tokens, query instruction."
-        ),
-        source=(
-            "https://huggingface.co/Snowflake/snowflake-arctic-embed-m (card, "
-            "tree/main/onnx); "
-            "qdrant/fastembed fastembed/text/onnx_embedding.py"
-        ),
-        sentence_transformers_files=True,
-    ),
-    # mixedbread-ai/mxbai-embed-large-v1.
-    # - repo/file: official onnx/model.onnx, 1.34 GB, "Upload ONNX weights + add transformers.js
-    #   code/tags (#2)" (listing
-    #   https://huggingface.co/mixedbread-ai/mxbai-embed-large-v1/tree/main/onnx); 1_Pooling/,
-    #   modules.json (229 B), sentence_bert_config.json (53 B) present (listing tree/ab621ab).
-    #   fastembed: same repo and file (onnx_embedding.py: CLS + normalize).
-    # - dim 1024, CLS pooling, query instruction, no passage prefix, 512: model card
-    #   (https://huggingface.co/mixedbread-ai/mxbai-embed-large-v1); the query prompt is also built
-    #   into config_sentence_transformers.json (refs/pr/19 "Build in query prompt").
-    # - normalize: modules.json is the 229 B Transformer+Pooling list (no 2_Normalize), so raw
-    #   sentence-transformers output is NOT unit length; the card compares with cos_sim and
-    #   fastembed L2-normalises.  We normalise (fastembed parity; cosine rankings unchanged).
-    # - The card advertises Matryoshka truncation (example uses 512) but declares no fixed list, so
-    #   matryoshka_dims is left empty.  Licence apache-2.0.
-    DenseSpec(
-        model="mixedbread-ai/mxbai-embed-large-v1",
-        hf_repo="mixedbread-ai/mxbai-embed-large-v1",
-        model_file="onnx/model.onnx",
-        output_name=_LAST_HIDDEN,
-        dim=1024,
-        pooling="cls",
-        normalize=True,
-        query_prefix=RETRIEVAL_QUERY_INSTRUCTION,
-        max_length=512,
-        license="apache-2.0",
-        size_gb=1.34,
-        description="mxbai-embed-large-v1: 1024-d, CLS pooling, 512 tokens, query instruction.",
-        source=(
-            "https://huggingface.co/mixedbread-ai/mxbai-embed-large-v1 (card, "
-            "tree/main, onnx/); "
-            "qdrant/fastembed fastembed/text/onnx_embedding.py"
-        ),
-        sentence_transformers_files=True,
-    ),
-    # thenlper/gte-base.
-    # - repo/file: official onnx/model.onnx, "Adding ONNX file of this model (#2)" (commit
-    #   https://huggingface.co/thenlper/gte-base/commit/5b7a05d8...; onnx/ also holds a tokenizer
-    #   copy and config.json); 1_Pooling/, modules.json (385 B), sentence_bert_config.json (57 B)
-    #   present (listing tree/main).  Size 0.44 GB is fastembed's figure (same repo and file,
-    #   pooled_normalized_embedding.py); Xenova/gte-base's fp32 export is 436 MB.
-    # - dim 768 (onnx/config.json hidden_size), mean pooling + L2 (card: average_pool then
-    #   F.normalize; fastembed mean + normalize), no prefixes, 512 (max_position_embeddings 512;
-    #   fastembed "512 input tokens truncation").  Licence MIT (card metadata).
-    DenseSpec(
-        model="thenlper/gte-base",
-        hf_repo="thenlper/gte-base",
-        model_file="onnx/model.onnx",
-        output_name=_LAST_HIDDEN,
-        dim=768,
-        pooling="mean",
-        normalize=True,
-        max_length=512,
-        license="mit",
-        size_gb=0.44,
-        description="GTE base: 768-d English, mean pooling, 512 tokens, no prefixes.",
-        source=(
-            "https://huggingface.co/thenlper/gte-base (card, tree/main, onnx/); "
-            "qdrant/fastembed fastembed/text/pooled_normalized_embedding.py"
-        ),
-        sentence_transformers_files=True,
-    ),
-    # jinaai/jina-embeddings-v2-small-en.
-    # - repo/file: the official repo's root model.onnx was re-uploaded as "add onnx weight with mean
-    #   pooling" (commit history
-    #   https://huggingface.co/jinaai/jina-embeddings-v2-small-en/commits/4d0c105/model.onnx), i.e.
-    #   a graph that already pools, with an output name we could not read.  We use the known
-    #   Transformers.js export instead, as fastembed does: Xenova/jina-embeddings-v2-small-en
-    #   onnx/model.onnx, 130 MB (listing
-    #   https://huggingface.co/Xenova/jina-embeddings-v2-small-en/tree/main/onnx), which outputs
-    #   token states.  That repo has no sentence-transformers files.
-    # - dim 512, mean pooling + L2, no prefixes, 8192 tokens (ALiBi; trained at 512): model card
-    #   (https://huggingface.co/jinaai/jina-embeddings-v2-small-en) and fastembed
-    #   pooled_normalized_embedding.py ("8192 input tokens truncation"). Callers may want a
-    #   practical lower cap for memory.  Licence apache-2.0.
-    DenseSpec(
-        model="jinaai/jina-embeddings-v2-small-en",
-        hf_repo="Xenova/jina-embeddings-v2-small-en",
-        model_file="onnx/model.onnx",
-        output_name=_LAST_HIDDEN,
-        dim=512,
-        pooling="mean",
-        normalize=True,
-        max_length=8192,
-        license="apache-2.0",
-        size_gb=0.13,
-        description=(
-            "Jina embeddings v2 small English: 512-d, mean pooling, 8192 tokens, no prefixes."
-        ),
-        source=(
-            "https://huggingface.co/jinaai/jina-embeddings-v2-small-en (card); "
-            "https://huggingface.co/Xenova/jina-embeddings-v2-small-en "
-            "(tree/main/onnx); "
-            "qdrant/fastembed fastembed/text/pooled_normalized_embedding.py"
-        ),
-        sentence_transformers_files=False,
-    ),
 )
 
-# The text towers of the image models (CLIP, jina-clip, SigLIP 2) live in their own module,
-# catalog/dense_towers.py, which imports only catalog.spec (no import cycle); they come after
-# the text models above, so DENSE_MODELS[0] stays the default model.
-from embed_plugins.catalog.dense_towers import TEXT_TOWERS  # noqa: E402
-
-DENSE_MODELS = (*DENSE_MODELS, *TEXT_TOWERS)
+# The other groups live in their own modules (see the module docstring); the text towers of
+# the image models (CLIP, jina-clip, SigLIP 2) come last, so DENSE_MODELS[0] stays the default.
+DENSE_MODELS: tuple[DenseSpec, ...] = (
+    *_CORE_MODELS,
+    *ENGLISH_MODELS,
+    *LONG_CONTEXT_MODELS,
+    *MULTILINGUAL_MODELS,
+    *CONSTELLA_MODELS,
+    *TEXT_TOWERS,
+)

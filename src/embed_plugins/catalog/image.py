@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..errors import InvalidArgumentError
 from .spec import ModelSpec, check_positive_int
 
 ImagePooling = Literal["none", "cls", "mean"]
@@ -58,7 +59,9 @@ class ImageSpec(ModelSpec):
         super().__post_init__()
         check_positive_int(self.dim, "dim")
         if self.pooling not in IMAGE_POOLINGS:
-            raise ValueError(f"pooling must be one of {IMAGE_POOLINGS}, got {self.pooling!r}")
+            raise InvalidArgumentError(
+                f"pooling must be one of {IMAGE_POOLINGS}, got {self.pooling!r}"
+            )
 
     @property
     def family(self) -> str:

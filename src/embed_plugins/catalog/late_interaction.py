@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 from embed_plugins.catalog.spec import ModelSpec, check_positive_int
 
+from ..errors import ArgumentTypeError, InvalidArgumentError
+
 #: A special token given by its text (looked up in the vocabulary) or by its id.
 Token = str | int
 
@@ -97,7 +99,7 @@ class ColbertSpec(ModelSpec):
             or not isinstance(self.query_length, int)
             or self.query_length < minimum + 1
         ):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"query_length must be an int >= {minimum + 1} ([CLS], marker, [SEP] and at "
                 f"least one token), got {self.query_length!r}"
             )
@@ -107,17 +109,17 @@ class ColbertSpec(ModelSpec):
             or not isinstance(self.max_length, int)
             or self.max_length < doc_minimum
         ):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"max_length must be None or an int >= {doc_minimum}, got {self.max_length!r}"
             )
         if isinstance(self.skiplist, str):
-            raise TypeError("skiplist must be a tuple of symbols, not one string")
+            raise ArgumentTypeError("skiplist must be a tuple of symbols, not one string")
         for name in ("query_marker", "document_marker", "mask_token"):
             value = getattr(self, name)
             if value is None and name != "mask_token":
                 continue
             if isinstance(value, bool) or not isinstance(value, (str, int)):
-                raise TypeError(f"{name} must be a token string or an id, got {value!r}")
+                raise ArgumentTypeError(f"{name} must be a token string or an id, got {value!r}")
 
     @property
     def family(self) -> str:
@@ -228,4 +230,15 @@ LATE_INTERACTION_MODELS: tuple[ColbertSpec, ...] = (
             "for-embedding-and-reranking"
         ),
     ),
+    # Not here yet: lightonai/LateOn and lightonai/mLateOn (fastembed 0.9.1
+    # fastembed/late_interaction/lateon.py).  They were exported from PyLate with
+    # do_query_expansion=false: queries are padded only to the longest query of the batch
+    # and their padding vectors are dropped (MIN_QUERY_LENGTH = None; "padding reuses the
+    # mask token id, only the attention mask tells them apart"), which fastembed's test
+    # tests/test_lateon_pylate_reference.py checks against PyLate.  A ColbertSpec always
+    # pads queries to query_length and keeps every query vector, so they need a "no query
+    # expansion" option first (facts for then: markers 50368/50369 and "[MASK]", punctuation
+    # skip-list, 300-token documents for LateOn; 256000/256001 and "<mask>", an empty
+    # skip-list, 8192-token documents for mLateOn; dim 128; tokenizer_config's
+    # model_max_length already excludes the marker).
 )

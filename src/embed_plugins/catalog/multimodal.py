@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..errors import InvalidArgumentError
 from .image import IMAGE_CONFIG_FILES
 from .spec import TOKENIZER_FILES, ModelSpec, check_positive_int
 
@@ -61,7 +62,9 @@ class MultimodalSpec(ModelSpec):
         check_positive_int(self.dim, "dim")
         count = self.query_augmentation_count
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValueError(f"query_augmentation_count must be an int >= 0, got {count!r}")
+            raise InvalidArgumentError(
+                f"query_augmentation_count must be an int >= 0, got {count!r}"
+            )
 
     @property
     def family(self) -> str:

@@ -13,7 +13,8 @@ Conventions used in the comments above each entry:
 * "fastembed" means qdrant/fastembed's rerank catalogue,
   ``fastembed/rerank/cross_encoder/onnx_text_cross_encoder.py``
   (``supported_onnx_models``), cited for cross-checking.  It uses the same
-  repository and ``onnx/model.onnx`` for all six models below.
+  repository and ``onnx/model.onnx`` for the first six models below; the two
+  bge-reranker-v2-m3 entries come from onnx-community's export, as in fastembed.
 * Every model here is a ``*ForSequenceClassification`` head with one label:
   the graph's first output is ``logits`` ``[batch, 1]``.  The name ``logits``
   is the exporters' convention (optimum / Transformers.js); the spec leaves
@@ -35,6 +36,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from embed_plugins.catalog.spec import ModelSpec
+
+from ..errors import InvalidArgumentError
 
 Activation = Literal["none", "sigmoid"]
 ACTIVATIONS: tuple[str, ...] = ("none", "sigmoid")
@@ -60,13 +63,17 @@ class CrossEncoderSpec(ModelSpec):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+            raise InvalidArgumentError(
+                f"activation must be one of {ACTIVATIONS}, got {self.activation!r}"
+            )
         if self.max_length is not None and (
             isinstance(self.max_length, bool)
             or not isinstance(self.max_length, int)
             or self.max_length < 1
         ):
-            raise ValueError(f"max_length must be a positive int or None, got {self.max_length!r}")
+            raise InvalidArgumentError(
+                f"max_length must be a positive int or None, got {self.max_length!r}"
+            )
 
     @property
     def family(self) -> str:
@@ -216,6 +223,52 @@ RERANK_MODELS: tuple[CrossEncoderSpec, ...] = (
         source=(
             "https://huggingface.co/jinaai/jina-reranker-v2-base-multilingual (card, config.json, "
             "tree/main/onnx); " + _FASTEMBED
+        ),
+    ),
+    # BAAI/bge-reranker-v2-m3.
+    # - repo/files/size: fastembed (hf onnx-community/bge-reranker-v2-m3-ONNX, onnx/model.onnx +
+    #   onnx/model.onnx_data, 2.27 GB: fastembed's figure; no listing read).  The official
+    #   repository holds no ONNX graph known here.
+    # - XLM-RoBERTa cross-encoder initialised from BGE-M3, 568M parameters, one logit
+    #   (XLMRobertaForSequenceClassification): model card
+    #   (https://huggingface.co/BAAI/bge-reranker-v2-m3: "Lightweight reranker model, possesses
+    #   strong multilingual capabilities"; scores are logits, mapped to [0, 1] by a sigmoid only
+    #   with normalize=True), so activation "none", as fastembed returns them.
+    # - max_length 512: every usage of the card truncates pairs there (the transformers example
+    #   tokenizes with max_length=512; FlagReranker's default max_length is 512).  fastembed
+    #   truncates at the tokenizer's limit instead (BGE-M3's positions allow 8192); pass
+    #   max_length= for longer pairs.
+    # - licence apache-2.0: card metadata; fastembed agrees.
+    CrossEncoderSpec(
+        model="BAAI/bge-reranker-v2-m3",
+        hf_repo="onnx-community/bge-reranker-v2-m3-ONNX",
+        model_file="onnx/model.onnx",
+        additional_files=("onnx/model.onnx_data",),
+        max_length=512,
+        license="apache-2.0",
+        size_gb=2.27,
+        description="BGE reranker v2 m3 (multilingual, XLM-R from BGE-M3, 512 tokens).",
+        source=(
+            "https://huggingface.co/BAAI/bge-reranker-v2-m3 (card); "
+            "https://huggingface.co/onnx-community/bge-reranker-v2-m3-ONNX; " + _FASTEMBED
+        ),
+    ),
+    # BAAI/bge-reranker-v2-m3-int8 (fastembed's name for the int8 graph of the same export).
+    # - repo/file/size: fastembed (same repository, onnx/model_int8.onnx, no additional files,
+    #   0.57 GB: fastembed's figure).  Dynamically quantised weights, so scores differ slightly
+    #   from the full-precision graph's.
+    # - everything else as BAAI/bge-reranker-v2-m3 above.
+    CrossEncoderSpec(
+        model="BAAI/bge-reranker-v2-m3-int8",
+        hf_repo="onnx-community/bge-reranker-v2-m3-ONNX",
+        model_file="onnx/model_int8.onnx",
+        max_length=512,
+        license="apache-2.0",
+        size_gb=0.57,
+        description="BGE reranker v2 m3, int8 graph (multilingual, XLM-R, 512 tokens).",
+        source=(
+            "https://huggingface.co/BAAI/bge-reranker-v2-m3 (card); "
+            "https://huggingface.co/onnx-community/bge-reranker-v2-m3-ONNX; " + _FASTEMBED
         ),
     ),
 )

@@ -27,6 +27,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidArgumentError
+from ..families.bm25_options import Stemmer, check_stemmer, stopword_set
 from .spec import ModelSpec
 
 __all__ = ["SPARSE_MODELS", "Bm25Spec", "Bm42Spec", "SparseSpec", "SpladeSpec"]
@@ -43,7 +45,7 @@ def _check_language(language: object, where: str) -> None:
     # Kept in step with embed_plugins.families.bm25.SUPPORTED_LANGUAGES (a test pins it);
     # not imported from there so that reading the catalogue loads no stemmer.
     if not isinstance(language, str) or language.strip().lower() not in _BM25_LANGUAGES:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{where}: no Snowball stemmer and stopword list for language {language!r}; "
             f"supported: {', '.join(_BM25_LANGUAGES)}"
         )
@@ -98,12 +100,24 @@ class SpladeSpec(SparseSpec):
 class Bm25Spec(SparseSpec):
     """BM25 with fastembed's rules; needs no files (``hf_repo`` stays ``None``).
 
+    The fields are fastembed 0.9.1's ``Bm25`` arguments, with its errors (see
+    ``families/bm25_options.py``).
+
     Attributes:
-        language: Snowball stemmer and stopword list (case-insensitive).
+        language: Snowball stemmer and stopword list (case-insensitive).  Any
+            string with ``disable_stemmer`` or a custom ``stemmer`` (stopwords
+            then only if the language has a list).
         k, b, avg_len: BM25 parameters of the term-frequency saturation
             ``tf*(k+1)/(tf + k*(1 - b + b*len/avg_len))``.
         token_max_length: Longer words are dropped.
-        disable_stemmer: Keep lower-cased words as they are, and use no stopwords.
+        disable_stemmer: Keep lower-cased words as they are, and use no stopword
+            list (``stopwords`` still apply); not with ``stemmer``.
+        stemmer: A custom stemmer instead of Snowball: an object with
+            ``stem_word(word) -> str`` (an empty stem drops the word), a pure
+            function of the word.  It must pickle (specs travel to worker
+            processes pickled): checked here, with the reason named.
+        stopwords: Words to drop instead of the language's list, kept
+            lower-cased as a frozenset; an empty set drops none.
     """
 
     language: str = "english"
@@ -112,38 +126,56 @@ class Bm25Spec(SparseSpec):
     avg_len: float = 256.0
     token_max_length: int = 40
     disable_stemmer: bool = False
+    stemmer: Stemmer | None = None
+    stopwords: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         where = f"BM25 model {self.model!r}"
         if self.hf_repo is not None:
-            raise ValueError(f"{where}: BM25 needs no model files; leave hf_repo=None")
-        if not self.disable_stemmer:
-            _check_language(self.language, where)
+            raise InvalidArgumentError(f"{where}: BM25 needs no model files; leave hf_repo=None")
+        if self.disable_stemmer and self.stemmer is not None:
+            raise InvalidArgumentError(
+                f"{where}: stemmer cannot be supplied with disable_stemmer=True"
+            )
+        if not self.disable_stemmer and self.stemmer is None:
+            try:
+                _check_language(self.language, where)
+            except ValueError as error:
+                raise InvalidArgumentError(
+                    f"{error} (or pass a custom stemmer=..., or disable_stemmer=True)"
+                ) from None
+        elif not isinstance(self.language, str):
+            raise InvalidArgumentError(f"{where}: language must be a str, got {self.language!r}")
+        # In-process use needs no pickling (as in fastembed); parallel=N checks it then.
+        check_stemmer(self.stemmer, where, picklable=False)
+        object.__setattr__(self, "stopwords", stopword_set(self.stopwords, where))
         if (
             isinstance(self.k, bool)
             or not isinstance(self.k, (int, float))
             or not (math.isfinite(self.k) and self.k >= 0)
         ):
-            raise ValueError(f"{where}: k must be a finite number >= 0, got {self.k!r}")
+            raise InvalidArgumentError(f"{where}: k must be a finite number >= 0, got {self.k!r}")
         if (
             isinstance(self.b, bool)
             or not isinstance(self.b, (int, float))
             or not (0 <= self.b <= 1)
         ):
-            raise ValueError(f"{where}: b must be a number in [0, 1], got {self.b!r}")
+            raise InvalidArgumentError(f"{where}: b must be a number in [0, 1], got {self.b!r}")
         if (
             isinstance(self.avg_len, bool)
             or not isinstance(self.avg_len, (int, float))
             or not (math.isfinite(self.avg_len) and self.avg_len > 0)
         ):
-            raise ValueError(f"{where}: avg_len must be a finite number > 0, got {self.avg_len!r}")
+            raise InvalidArgumentError(
+                f"{where}: avg_len must be a finite number > 0, got {self.avg_len!r}"
+            )
         if (
             isinstance(self.token_max_length, bool)
             or not isinstance(self.token_max_length, int)
             or self.token_max_length < 1
         ):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{where}: token_max_length must be an int >= 1, got {self.token_max_length!r}"
             )
 
@@ -179,7 +211,9 @@ class Bm42Spec(SparseSpec):
             or not isinstance(self.alpha, (int, float))
             or not (math.isfinite(self.alpha) and self.alpha > 0)
         ):
-            raise ValueError(f"{where}: alpha must be a finite number > 0, got {self.alpha!r}")
+            raise InvalidArgumentError(
+                f"{where}: alpha must be a finite number > 0, got {self.alpha!r}"
+            )
 
     @property
     def kind(self) -> str:
@@ -199,8 +233,13 @@ SPARSE_MODELS: tuple[SparseSpec, ...] = (
     #   (output_name=None).  The output name itself was not read from the graph.
     # - max_length: left to the files (tokenizer_config.json model_max_length, capped by the
     #   512 positions of BERT), as fastembed does.
+    # - alias "prithvida/Splade_PP_en_v1": fastembed 0.9.1 lists that misspelling as its own
+    #   entry (splade_pp.py, same repo and file) and maps it to this name with a
+    #   DeprecationWarning (sparse_text_embedding.py, SparseTextEmbedding.__init__); here it
+    #   finds this spec (catalog.find), without the warning.
     SpladeSpec(
         model="prithivida/Splade_PP_en_v1",
+        aliases=("prithvida/Splade_PP_en_v1",),
         hf_repo="Qdrant/Splade_PP_en_v1",
         model_file="model.onnx",
         vocab_size=30522,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Literal
 
-from ..errors import UnsafeModelPathError
+from ..errors import ArgumentTypeError, InvalidArgumentError, UnsafeModelPathError
 
 Pooling = Literal["cls", "mean", "last_token", "none"]
 POOLINGS: tuple[str, ...] = ("cls", "mean", "last_token", "none")
@@ -39,7 +39,7 @@ SENTENCE_TRANSFORMERS_FILES: tuple[str, ...] = (
 def check_positive_int(value: object, name: str) -> None:
     """``ValueError`` unless ``value`` is a positive int (``bool`` is not)."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}")
 
 
 def relative_file_parts(name: object, what: str = "file name") -> tuple[str, ...]:
@@ -85,6 +85,11 @@ class ModelSpec:
         size_gb: Approximate download size.
         description: One line for ``list_supported_models``.
         source: Where the facts in this spec come from (model card, catalogue).
+        aliases: Other names a built-in catalogue entry is found under (compared
+            case-insensitively, as ``model`` is), e.g. a spelling fastembed still
+            accepts.  ``list_supported_models`` lists each alias as its own entry
+            (fastembed does the same); loading an alias gives this spec, under
+            ``model``.  Custom models are found by ``model`` only.
     """
 
     model: str
@@ -96,11 +101,20 @@ class ModelSpec:
     size_gb: float = 0.0
     description: str = ""
     source: str = ""
+    aliases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         relative_file_parts(self.model_file, f"{self.model}: model_file")
+        if isinstance(self.aliases, str) or not all(
+            isinstance(alias, str) and alias for alias in self.aliases
+        ):
+            raise ArgumentTypeError(
+                f"{self.model}: aliases must be a tuple of non-empty names, got {self.aliases!r}"
+            )
         if isinstance(self.additional_files, str):
-            raise TypeError("additional_files must be a tuple of file names, not one string")
+            raise ArgumentTypeError(
+                "additional_files must be a tuple of file names, not one string"
+            )
         for name in self.additional_files:
             relative_file_parts(name, f"{self.model}: additional_files entry")
 
@@ -119,10 +133,15 @@ class ModelSpec:
         return dataclasses.replace(self, **changes)
 
     def describe(self) -> dict[str, Any]:
-        """A plain dict for ``list_supported_models`` (fastembed's shape, plus more)."""
+        """A plain dict for ``list_supported_models``: the spec's fields, plus fastembed's
+        keys (``size_in_GB``, ``sources`` as ``{"hf", "url"}``, ``additional_files`` as a
+        list), so code that reads fastembed's descriptions keeps working."""
         out = dataclasses.asdict(self)
         out["family"] = self.family
-        out["sources"] = {"hf": self.hf_repo}
+        out["sources"] = {"hf": self.hf_repo, "url": None}
+        out["size_in_GB"] = self.size_gb
+        out["additional_files"] = list(self.additional_files)
+        out["aliases"] = list(self.aliases)
         return out
 
 
@@ -163,13 +182,18 @@ class DenseSpec(ModelSpec):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+            raise InvalidArgumentError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.dim <= 0:
-            raise ValueError(f"dim must be positive, got {self.dim}")
+            raise InvalidArgumentError(f"dim must be positive, got {self.dim}")
 
     @property
     def family(self) -> str:
         return "dense"
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        out["tasks"] = {}  # fastembed's key: multitask models name their task ids here
+        return out
 
     def files(self) -> tuple[str, ...]:
         base = super().files()

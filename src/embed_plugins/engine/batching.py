@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import InvalidArgumentError
+
 T = TypeVar("T")
 
 #: Default padded-token budget of one ONNX call (rows x longest row).  Measured on a
@@ -37,7 +39,7 @@ def plan_batches(
     gets its own batch.
     """
     if max_batch < 1:
-        raise ValueError(f"batch_size must be >= 1, got {max_batch}")
+        raise InvalidArgumentError(f"batch_size must be >= 1, got {max_batch}")
     n = len(lengths)
     if n == 0:
         return []
@@ -70,7 +72,7 @@ def validated_windows(
 def windows(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Consecutive lists of at most ``size`` items (memory stays bounded by ``size``)."""
     if size < 1:
-        raise ValueError(f"window size must be >= 1, got {size}")
+        raise InvalidArgumentError(f"window size must be >= 1, got {size}")
     if isinstance(items, list) and len(items) <= size:
         if items:
             yield items

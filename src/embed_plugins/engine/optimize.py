@@ -10,6 +10,10 @@ with a warning.  A cache folder that cannot be written (read-only, or not a
 folder) is not an error either: the plain graph runs, with a warning naming the
 folder and ``$EMBED_PLUGINS_CACHE_DIR``, which moves it.
 
+The first fusing of a graph is logged (logger ``embed_plugins.engine.optimize``,
+level INFO) with the cache file it writes, since it takes seconds and the file
+is about as large as the graph.
+
 Needs the ``onnx`` package (the ``optimize`` extra).
 """
 
@@ -18,9 +22,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import shutil
+import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,7 @@ from ..errors import ModelLoadError
 from ..hub import model_file_path
 
 CACHE_ENV = "EMBED_PLUGINS_CACHE_DIR"
+logger = logging.getLogger(__name__)
 #: transformers' ``config.json`` model_type -> the optimizer's model family.
 _MODEL_TYPES = {
     "bert": "bert",
@@ -107,7 +115,7 @@ def optimized_model_path(model_path: Path, model_dir: Path | None = None) -> Pat
     except ImportError as exc:  # the optimizer needs the onnx package
         raise ModelLoadError(
             "transformer graph optimisation needs the 'onnx' package: "
-            "pip install 'embed_plugins[optimize]'"
+            f"{sys.executable} -m pip install 'embed_plugins[optimize]'"
         ) from exc
     except Exception as exc:  # the optimizer does not know this graph: keep the plain one
         _fallback(model_path, f"fusion failed ({type(exc).__name__}: {exc})")
@@ -117,6 +125,14 @@ def optimized_model_path(model_path: Path, model_dir: Path | None = None) -> Pat
         return model_path
     heads = config.get("num_attention_heads", 0)
     hidden = config.get("hidden_size", 0)
+    logger.info(
+        "optimize=True: fusing the transformer graph %s once (this takes a few seconds); "
+        "the fused graph is cached as %s (set %s to move the cache)",
+        model_path,
+        target,
+        CACHE_ENV,
+    )
+    started = time.perf_counter()
     try:
         fused = optimize_model(
             str(model_path),
@@ -125,11 +141,20 @@ def optimized_model_path(model_path: Path, model_dir: Path | None = None) -> Pat
             hidden_size=int(hidden) if isinstance(hidden, int) else 0,
             opt_level=0,
         )
-        return _build(model_path, fused, workspace / "model.onnx", target)
+        built = _build(model_path, fused, workspace / "model.onnx", target)
+        if built == target:
+            logger.info(
+                "optimize=True: cached the fused graph of %s as %s (%.0f MB, %.1f s)",
+                model_path,
+                target,
+                target.stat().st_size / 1e6,
+                time.perf_counter() - started,
+            )
+        return built
     except ImportError as exc:  # e.g. sympy, needed for symbolic shape inference
         raise ModelLoadError(
             f"transformer graph optimisation is missing a dependency ({exc}): "
-            "pip install 'embed_plugins[optimize]'"
+            f"{sys.executable} -m pip install 'embed_plugins[optimize]'"
         ) from exc
     finally:
         shutil.rmtree(workspace, ignore_errors=True)

@@ -37,6 +37,7 @@ from typing import Any
 
 from ..errors import InferenceError, InvalidInputError, WorkerError
 from .batching import validated_windows
+from .main_guard import refuse_while_bootstrapping, start_failure
 from .pipeline import PipelineRecipe, Task
 from .session import default_threads
 from .worker import (
@@ -120,6 +121,7 @@ class WorkerPool:
     ) -> None:
         if n_workers < 1:
             raise ValueError(f"a pool needs at least one worker, got {n_workers}")
+        refuse_while_bootstrapping()  # a worker re-running an unguarded script: exits
         self.size = n_workers
         self.start_method = start_method or os.environ.get("EMBED_PLUGINS_START_METHOD", "spawn")
         self.hang_timeout = hang_timeout if hang_timeout is not None else hang_timeout_from_env()
@@ -152,8 +154,9 @@ class WorkerPool:
         tasks = self._ctx.Queue()
         reader, writer = self._ctx.Pipe(duplex=False)
         name = f"embed_plugins worker {index}"
+        recipe = self._recipe.with_session(self._recipe.session.for_worker(index))
         process = self._ctx.Process(
-            target=worker_main, args=(self._recipe, tasks, writer, name), name=name, daemon=True
+            target=worker_main, args=(recipe, tasks, writer, name), name=name, daemon=True
         )
         process.start()
         writer.close()
@@ -379,7 +382,7 @@ class WorkerPool:
             else:
                 continue
             if not worker.ready:
-                self._fatal = WorkerError(f"{worker.name} {how} before it was ready")
+                self._fatal = start_failure(worker.name, worker.process, how, self.start_method)
                 self._fail(f"{worker.name} {how} before it was ready")
                 return
             self._replace(worker, how)

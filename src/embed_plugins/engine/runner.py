@@ -8,12 +8,13 @@ bounded by the window size.
 
 from __future__ import annotations
 
+import pickle
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
-from ..errors import InferenceError, InputTypeError
+from ..errors import ArgumentTypeError, InferenceError, InputTypeError, InvalidArgumentError
 from .batching import validated_windows
 from .pipeline import Pipeline, PipelineRecipe, Task
 from .pool import WorkerPool
@@ -57,7 +58,7 @@ def as_items(
 
 def check_batch_size(batch_size: Any) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        raise InvalidArgumentError(f"batch_size must be a positive int, got {batch_size!r}")
     return batch_size
 
 
@@ -72,6 +73,11 @@ class ModelRunner(Generic[Out]):
         self._finalizer: weakref.finalize[Any, Any] | None = None
         if not lazy:
             self.pipeline()
+
+    @property
+    def loaded(self) -> Pipeline[Any, Out] | None:
+        """The in-process pipeline if it is built, else ``None`` (builds nothing)."""
+        return self._pipeline
 
     def pipeline(self) -> Pipeline[Any, Out]:
         """The in-process pipeline, built on first use."""
@@ -133,6 +139,7 @@ class ModelRunner(Generic[Out]):
                 pool.close()
                 pool = None
             if pool is None:
+                check_sendable(self.recipe, n_workers)
                 pool = WorkerPool(self.recipe, n_workers)
                 self._pool = pool
                 if self._finalizer is not None:
@@ -164,8 +171,28 @@ class ModelRunner(Generic[Out]):
             self._finalizer = None
 
 
+def check_sendable(recipe: PipelineRecipe, n_workers: int) -> None:
+    """Workers rebuild the pipeline from a pickled recipe: refuse one that does not pickle
+    (a custom BM25 stemmer defined inside a function, say) with the reason, before any
+    process starts.  In-process use never pickles, so it works without this."""
+    spec = recipe.spec
+    stemmer = getattr(spec, "stemmer", None)
+    if stemmer is not None:
+        from ..families.bm25_options import check_stemmer
+
+        check_stemmer(stemmer, f"parallel={n_workers} with BM25 model {spec.model!r}")
+    try:
+        pickle.dumps(recipe, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise ArgumentTypeError(
+            f"parallel={n_workers}: {spec.model!r} cannot be sent to worker processes, which "
+            f"rebuild it from its pickled settings ({type(exc).__name__}: {exc}); make every "
+            "custom object in its spec picklable, or use parallel=None"
+        ) from exc
+
+
 def check_parallel(parallel: Any) -> int:
     """``parallel`` as a worker count: ``0`` means one per core."""
     if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 0:
-        raise ValueError(f"parallel must be None or an int >= 0, got {parallel!r}")
+        raise InvalidArgumentError(f"parallel must be None or an int >= 0, got {parallel!r}")
     return default_threads() if parallel == 0 else parallel

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ..errors import EmbedPluginsError, InferenceError, ModelLoadError, ProviderError
+from ..errors import (
+    ArgumentTypeError,
+    EmbedPluginsError,
+    InferenceError,
+    InvalidArgumentError,
+    ModelLoadError,
+    ProviderError,
+)
 
 #: A provider as onnxruntime accepts it: a name, or ``(name, options)``.
 Provider = str | tuple[str, Mapping[str, Any]]
@@ -57,6 +64,12 @@ class SessionConfig:
         graph_optimization: ``disable`` / ``basic`` / ``extended`` / ``all``.
         optimize: Use onnxruntime's transformer fusions, built once and cached
             (see :mod:`embed_plugins.engine.optimize`).
+        device_ids: GPUs for worker processes (fastembed's ``device_ids``): worker ``i``
+            runs on ``device_ids[i % len(device_ids)]`` (:meth:`for_worker`); this
+            process uses the first.
+        cpu_mem_arena: onnxruntime's CPU memory arena (fastembed's
+            ``enable_cpu_mem_arena``): off, memory goes back to the system after each
+            batch, at some cost in speed.
     """
 
     providers: tuple[Provider, ...] | None = None
@@ -65,18 +78,35 @@ class SessionConfig:
     graph_optimization: str = "all"
     extra_session_options: Mapping[str, str] = field(default_factory=dict)
     optimize: bool = False
+    cpu_mem_arena: bool = True
+    device_ids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 0):
-            raise ValueError(f"threads must be a non-negative int or None, got {self.threads!r}")
+            raise InvalidArgumentError(
+                f"threads must be a non-negative int or None, got {self.threads!r}"
+            )
         if self.graph_optimization not in _GRAPH_LEVELS:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"graph_optimization must be one of {sorted(_GRAPH_LEVELS)}, "
                 f"got {self.graph_optimization!r}"
             )
 
     def with_threads(self, threads: int | None) -> SessionConfig:
         return dataclasses.replace(self, threads=threads)
+
+    def for_worker(self, index: int) -> SessionConfig:
+        """The config of worker ``index``: its own GPU from ``device_ids``, one per worker
+        in turn (unchanged with fewer than two devices)."""
+        if len(self.device_ids) < 2:
+            return self
+        device = self.device_ids[index % len(self.device_ids)]
+        if self.providers:
+            return dataclasses.replace(
+                self, providers=tuple(with_device(p, device, force=True) for p in self.providers)
+            )
+        kind = (self.device or "cuda").partition(":")[0]
+        return dataclasses.replace(self, device=f"{kind}:{device}")
 
     def resolved_providers(self) -> list[Provider]:
         """The provider list to hand to onnxruntime (CPU always last as a fallback)."""
@@ -98,6 +128,20 @@ class SessionConfig:
             raise ProviderError(f"device {self.device!r}: the device index must be a number")
         options: dict[str, Any] = {"device_id": int(index)} if index else {}
         return [(provider, options) if options else provider, "CPUExecutionProvider"]
+
+
+def with_device(provider: Provider, index: int, *, force: bool = False) -> Provider:
+    """A GPU provider with ``device_id`` set (kept if it has one, unless ``force``); the
+    CPU provider unchanged."""
+    name = provider if isinstance(provider, str) else provider[0]
+    if name == "CPUExecutionProvider":
+        return provider
+    options = {} if isinstance(provider, str) else dict(provider[1])
+    if force:
+        options["device_id"] = index
+    else:
+        options.setdefault("device_id", index)
+    return (name, options)
 
 
 def provider_name(provider: Provider) -> str:
@@ -123,6 +167,7 @@ def create_session(
         options.intra_op_num_threads = config.threads
         options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.enable_cpu_mem_arena = config.cpu_mem_arena
     for key, value in config.extra_session_options.items():
         options.add_session_config_entry(key, value)
     providers = config.resolved_providers()
@@ -208,15 +253,29 @@ class GraphIO:
     inputs: tuple[str, ...]
     input_dtypes: Mapping[str, Any]
     outputs: tuple[str, ...]
+    #: The last dimension of each output where the graph fixes it (``None``: symbolic).
+    output_widths: Mapping[str, int | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, session: ort.InferenceSession) -> GraphIO:
         ins = session.get_inputs()
+        outs = session.get_outputs()
         return cls(
             inputs=tuple(i.name for i in ins),
             input_dtypes={i.name: _ORT_INPUT_TYPES.get(i.type) for i in ins},
-            outputs=tuple(o.name for o in session.get_outputs()),
+            outputs=tuple(o.name for o in outs),
+            output_widths={o.name: _last_static(o.shape) for o in outs},
         )
+
+    def check_width(self, output: str, dim: int, model: str) -> None:
+        """Refuse a spec whose ``dim`` is not the width the graph declares for ``output``
+        (a store sized from the spec would reject every vector)."""
+        width = self.output_widths.get(output)
+        if width is not None and width != dim:
+            raise ModelLoadError(
+                f"{model}: the spec says dim={dim}, but the ONNX output {output!r} has width "
+                f"{width}; give dim={width} (or the output that has {dim} values)"
+            )
 
     def pick_output(self, name: str | None, model: str) -> str:
         if name is None:
@@ -244,6 +303,13 @@ class GraphIO:
         return feeds
 
 
+def _last_static(shape: Sequence[Any] | None) -> int | None:
+    if not shape:
+        return None
+    last = shape[-1]
+    return last if isinstance(last, int) and last > 0 else None
+
+
 def default_threads() -> int:
     """Cores this process may use (affinity-aware)."""
     try:
@@ -256,5 +322,7 @@ def as_provider_tuple(providers: Sequence[Provider] | None) -> tuple[Provider, .
     if providers is None:
         return None
     if isinstance(providers, (str, bytes)):
-        raise TypeError("providers must be a list of provider names or (name, options) tuples")
+        raise ArgumentTypeError(
+            "providers must be a list of provider names or (name, options) tuples"
+        )
     return tuple(p if isinstance(p, str) else (str(p[0]), dict(p[1])) for p in providers)

@@ -30,15 +30,16 @@ The rules (read from fastembed 0.9.1, ``fastembed/sparse/bm25.py``,
 2. **Filters**, in fastembed's order, on each lower-cased token ``t``:
    drop it if it is a single punctuation character (Unicode category ``P*``;
    among word characters only ``_`` is), if ``t.lower()`` is in the
-   language's stopword list, or if ``len(t) > token_max_length`` (40: longer
-   tokens are dropped, not truncated).
+   stopword list (the language's, or the ``stopwords`` given), or if
+   ``len(t) > token_max_length`` (40: longer tokens are dropped, not truncated).
 
 3. **Stemming.**  Snowball, through ``py_rust_stemmers.SnowballStemmer``
    (the Rust ``rust-stemmers`` crate, the stemmer fastembed uses; the newer
    pure-Python ``snowballstemmer`` gives different stems for e.g. English
    ``added``, Dutch, German and Russian).  A token whose stem is empty is
    dropped.  ``disable_stemmer=True`` keeps the lower-cased token as is *and
-   turns the stopword list off* (fastembed does both).
+   turns the language's stopword list off* (fastembed does both); a custom
+   ``stemmer``'s ``stem_word`` replaces Snowball (see :mod:`.bm25_options`).
 
 4. **Document length** ``len`` is the number of tokens left after steps 2
    and 3 (stopwords, over-long tokens and lone ``_`` do not count).
@@ -90,16 +91,16 @@ to, so each goes through the rules once.  The code is in four modules beside
 this one: :mod:`.bm25_codes` (text to indices, per batch and per short call:
 how, and why it is fast), :mod:`.bm25_scan` (the numpy batch scanner),
 :mod:`.bm25_cache` (the bounded caches, which threads share safely: no lock is
-held while a batch is scanned, stemmed or counted) and :mod:`.bm25_text`
-(rules 1 and 2 on strings: languages, stopwords, word splitting).
+held while a batch is scanned, stemmed or counted), :mod:`.bm25_text`
+(rules 1 and 2 on strings: languages, stopwords, word splitting) and
+:mod:`.bm25_options` (the constructor's options and their errors).
 ``python benchmarks/bench_bm25.py`` measures the speed against fastembed.
 """
 
 from __future__ import annotations
 
-import math
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from py_rust_stemmers import SnowballStemmer
@@ -109,10 +110,27 @@ from embed_plugins.results import SPARSE_INDEX_DTYPE, SPARSE_VALUE_DTYPE, Sparse
 
 from .bm25_cache import _CacheBounds, _Caches
 from .bm25_codes import _Bm25Codes, _split_vectors
+from .bm25_options import (
+    DEFAULT_AVG_LEN,
+    DEFAULT_B,
+    DEFAULT_K,
+    DEFAULT_TOKEN_MAX_LENGTH,
+    Stemmer,
+    bm25_weights,
+    check_parameters,
+    check_stemmer,
+    stopword_set,
+)
 from .bm25_scan import KeyTable
 from .bm25_text import _EDGE_PUNCTUATION as _EDGE_PUNCTUATION  # re-exported: tests read
 from .bm25_text import _LOWER_ADDS_NON_WORD as _LOWER_ADDS_NON_WORD
-from .bm25_text import SUPPORTED_LANGUAGES, _check_language, _split_chunk, load_stopwords
+from .bm25_text import (
+    SUPPORTED_LANGUAGES,
+    _check_language,
+    _check_texts,
+    _split_chunk,
+    load_stopwords,
+)
 from .murmur3 import murmurhash3_32, murmurhash3_32_many, token_id, token_ids_many
 from .sparse_common import frozen_vector
 
@@ -130,12 +148,6 @@ __all__ = [
     "token_id",
     "token_ids_many",
 ]
-
-DEFAULT_K = 1.2
-DEFAULT_B = 0.75
-DEFAULT_AVG_LEN = 256.0
-#: fastembed's ``token_max_length``: longer tokens are dropped.
-DEFAULT_TOKEN_MAX_LENGTH = 40
 
 # Cache bounds (read at each call by Bm25._current_caches; see bm25_cache.py).  Each cache has
 # two generations: when the young one is full (checked between batches) it becomes the old one
@@ -156,46 +168,6 @@ _BATCH_CHARS = 1 << 20
 _SMALL_CALL = 8
 
 
-# --------------------------------------------------------------------------- weights
-
-
-def bm25_weights(
-    tf: Sequence[int] | np.ndarray,
-    doc_len: int,
-    *,
-    k: float = DEFAULT_K,
-    b: float = DEFAULT_B,
-    avg_len: float = DEFAULT_AVG_LEN,
-) -> np.ndarray:
-    """BM25 term-frequency weights ``tf*(k+1) / (tf + k*(1 - b + b*doc_len/avg_len))``.
-
-    float64, in fastembed's operation order (so each value is bit-identical to
-    fastembed's before the float32 rounding of :class:`~embed_plugins.results.SparseVector`).
-    """
-    counts = np.asarray(tf, dtype=np.float64)
-    return (counts * (k + 1)) / (counts + k * (1 - b + b * doc_len / avg_len))
-
-
-def _check_texts(texts: object, what: str) -> list[str]:
-    """``texts`` as a list, every item checked to be a ``str`` (fail before any work)."""
-    if isinstance(texts, (str, bytes)):
-        raise InvalidInputError(
-            f"{what} must be a sequence of str, got a single {type(texts).__name__}; "
-            "wrap it in a list"
-        )
-    if not isinstance(texts, Iterable):
-        raise InvalidInputError(f"{what} must be a sequence of str, got {type(texts).__name__}")
-    texts = list(texts)
-    if set(map(type, texts)) <= {str}:  # the common case, checked in C
-        return texts
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise InvalidInputError(
-                f"{what}[{i}] is {type(text).__name__}, not str; BM25 embeds text only"
-            )
-    return texts
-
-
 # --------------------------------------------------------------------------- the model
 
 
@@ -203,13 +175,27 @@ class Bm25(_Bm25Codes):
     """fastembed-compatible BM25 sparse vectors for documents and queries.
 
     Args:
-        language: one of :data:`SUPPORTED_LANGUAGES` (case-insensitive).  Not
-            checked when ``disable_stemmer`` is true, since it is then unused.
+        language: one of :data:`SUPPORTED_LANGUAGES` (case-insensitive): its
+            Snowball stemmer and stopword list.  Any string is accepted with
+            ``disable_stemmer`` or a custom ``stemmer`` (no stopword list then
+            unless the language has one).
         k: term-frequency saturation, ``>= 0``.
         b: document-length normalisation, in ``[0, 1]``.
         avg_len: the corpus's average document length in tokens, ``> 0``.
         token_max_length: tokens longer than this (characters) are dropped.
-        disable_stemmer: keep lower-cased tokens unstemmed and remove no stopwords.
+        disable_stemmer: keep lower-cased tokens unstemmed, and use no stopword list
+            (``stopwords`` still apply).  Cannot be combined with ``stemmer``.
+        stemmer: a custom stemmer instead of Snowball: any object with a
+            ``stem_word(word) -> str`` method (:class:`~.bm25_options.Stemmer`);
+            it gets lower-cased tokens after the filters, and an empty stem drops
+            the token.  Results are cached: ``stem_word`` must be a pure function.
+        stopwords: words to drop instead of the language's list (lower-cased;
+            an empty set drops none).
+
+    The options are fastembed 0.9.1's, with its errors (:mod:`.bm25_options`).
+    They fix the vocabulary, so they are read-only after construction: the
+    caches, which belong to one instance, never mix two settings.  (``k``, ``b``
+    and ``avg_len`` only weigh the counts, and are not cached.)
 
     Instances cache per-chunk results.  One instance may be shared by threads that
     embed at the same moment: each call works on one consistent generation of the
@@ -225,48 +211,74 @@ class Bm25(_Bm25Codes):
         avg_len: float = DEFAULT_AVG_LEN,
         token_max_length: int = DEFAULT_TOKEN_MAX_LENGTH,
         disable_stemmer: bool = False,
+        *,
+        stemmer: Stemmer | None = None,
+        stopwords: Iterable[str] | None = None,
     ) -> None:
-        if not (isinstance(k, (int, float)) and math.isfinite(k) and k >= 0):
-            raise InvalidInputError(f"k must be a finite number >= 0, got {k!r}")
-        if not (isinstance(b, (int, float)) and 0 <= b <= 1):
-            raise InvalidInputError(f"b must be a number in [0, 1], got {b!r}")
-        if not (isinstance(avg_len, (int, float)) and math.isfinite(avg_len) and avg_len > 0):
-            raise InvalidInputError(f"avg_len must be a finite number > 0, got {avg_len!r}")
-        if isinstance(token_max_length, bool) or not isinstance(token_max_length, int):
-            raise InvalidInputError(
-                f"token_max_length must be an int, got {type(token_max_length).__name__}"
-            )
-        if token_max_length < 1:
-            raise InvalidInputError(f"token_max_length must be >= 1, got {token_max_length}")
-
-        self.disable_stemmer = bool(disable_stemmer)
-        if self.disable_stemmer:
+        check_parameters(k, b, avg_len, token_max_length)
+        self._disable_stemmer = bool(disable_stemmer)
+        if self._disable_stemmer and stemmer is not None:
+            raise InvalidInputError("stemmer cannot be supplied with disable_stemmer=True")
+        check_stemmer(stemmer, "Bm25", picklable=False)  # the spec, which is pickled, checks that
+        if self._disable_stemmer or stemmer is not None:
             if not isinstance(language, str):
                 raise InvalidInputError(f"language must be a str, got {type(language).__name__}")
-            self.language = language.strip().lower()
-            self._stemmer: SnowballStemmer | None = None
-            self._stopwords: frozenset[str] = frozenset()
+            self._language = language.strip().lower()
+            self._stemmer: SnowballStemmer | Stemmer | None = stemmer
+            known = not self._disable_stemmer and self._language in SUPPORTED_LANGUAGES
+            default_stopwords = load_stopwords(self._language) if known else frozenset()
         else:
-            self.language = _check_language(language)
-            self._stemmer = SnowballStemmer(self.language)
-            self._stopwords = load_stopwords(self.language)
+            self._language = _check_language(language)
+            self._stemmer = SnowballStemmer(self._language)
+            default_stopwords = load_stopwords(self._language)
+        self._custom_stemmer = stemmer
+        custom_stopwords = stopword_set(stopwords, "Bm25")
+        self._stopwords_given = custom_stopwords is not None
+        self._stopwords = default_stopwords if custom_stopwords is None else custom_stopwords
         # ASCII tokens that rule 2 drops, given the scanner's length check: see _ascii_token_codes
         self._drop_if_ascii = self._stopwords | {"_"}
         self.k = float(k)
         self.b = float(b)
         self.avg_len = float(avg_len)
-        self.token_max_length = token_max_length
+        self._token_max_length = token_max_length
 
         # Every cache, as one generation (see _Caches): replaced whole, never changed in place.
         self._caches = _Caches.empty()
         self._aging = threading.Lock()  # one thread at a time starts a new generation
 
     def __repr__(self) -> str:
+        custom = (f", stemmer={self._stemmer!r}" if self.stemmer is not None else "") + (
+            f", stopwords=<{len(self._stopwords)} words>" if self._stopwords_given else ""
+        )
         return (
             f"Bm25(language={self.language!r}, k={self.k}, b={self.b}, "
             f"avg_len={self.avg_len}, token_max_length={self.token_max_length}, "
-            f"disable_stemmer={self.disable_stemmer})"
+            f"disable_stemmer={self.disable_stemmer}{custom})"
         )
+
+    # The settings that fix the vocabulary (and so the caches' entries): read-only.
+    @property
+    def language(self) -> str:
+        return self._language
+
+    @property
+    def disable_stemmer(self) -> bool:
+        return self._disable_stemmer
+
+    @property
+    def token_max_length(self) -> int:
+        return self._token_max_length
+
+    @property
+    def stemmer(self) -> Stemmer | None:
+        """The custom stemmer, or ``None`` (Snowball for :attr:`language`, or none)."""
+        return self._custom_stemmer
+
+    @property
+    def stopwords(self) -> frozenset[str]:
+        """The stopwords in force: ``stopwords`` if given, else the language's list
+        (empty when the stemmer is disabled)."""
+        return self._stopwords
 
     # The current generation's caches, for inspection (tests, debugging).
     @property
@@ -280,11 +292,6 @@ class Bm25(_Bm25Codes):
     @property
     def _keyed_runs(self) -> KeyTable:
         return self._caches.keyed_runs
-
-    @property
-    def stopwords(self) -> frozenset[str]:
-        """The stopwords in force (empty when the stemmer is disabled)."""
-        return self._stopwords
 
     def _current_caches(self) -> _Caches:
         """The caches for one batch or small call: the current generation, or a new one

@@ -18,6 +18,15 @@ the codes of the runs its batch scanner identifies by their bytes
 * **Threads.**  A call works on one generation; entries are only ever added whole,
   and ageing publishes a new generation (:meth:`_Caches.aged`) without touching
   the old one.  :class:`_Caches` says why every thread then gets exact results.
+* **Settings.**  What a chunk or token resolves to depends on the instance's
+  vocabulary: language, ``disable_stemmer``, a custom ``stemmer``, ``stopwords``
+  and ``token_max_length``.  The caches belong to one instance (nothing here is
+  module-level), whose vocabulary settings are fixed at construction and
+  read-only, so the entries need no settings in their keys: two models with
+  different settings in one process never see each other's entries.  The one
+  process-wide cache, :func:`~.murmur3.token_id`'s, maps a stem to its hash,
+  whatever produced the stem.  ``k``, ``b`` and ``avg_len`` weigh the counts
+  after the caches and may change.
 """
 
 from __future__ import annotations

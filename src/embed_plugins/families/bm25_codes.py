@@ -58,6 +58,7 @@ from py_rust_stemmers import SnowballStemmer
 from embed_plugins.results import SparseVector
 
 from .bm25_cache import _DROP, _FIRST_MULTI, _UNSEEN, _Caches
+from .bm25_options import Stemmer, stem_of
 from .bm25_scan import (
     BoolArray,
     Int64Array,
@@ -79,8 +80,8 @@ class _Bm25Codes:
     """
 
     # Set by Bm25.__init__.
-    token_max_length: int
-    _stemmer: SnowballStemmer | None
+    _token_max_length: int
+    _stemmer: SnowballStemmer | Stemmer | None  # Snowball, a custom stemmer, or none
     _stopwords: frozenset[str]
     _drop_if_ascii: frozenset[str]  # ASCII tokens that rule 2 drops: see _ascii_token_codes
 
@@ -91,7 +92,7 @@ class _Bm25Codes:
         if not self._stem_input(token):
             return ""
         lowered = token.lower()
-        return lowered if self._stemmer is None else self._stemmer.stem_word(lowered)
+        return lowered if self._stemmer is None else stem_of(self._stemmer, lowered)
 
     def _add_tokens(self, caches: _Caches, tokens: set[str]) -> None:
         """Rules 2, 3 and 6 for tokens not in ``caches.token_ids``: stems and hashes in bulk.
@@ -104,7 +105,7 @@ class _Bm25Codes:
             for token in old.keys() & tokens:
                 token_ids[token] = old[token]
                 tokens.discard(token)
-        limit, stopwords = self.token_max_length, self._stopwords
+        limit, stopwords = self._token_max_length, self._stopwords
         kept = [
             token
             for token in tokens
@@ -118,7 +119,13 @@ class _Bm25Codes:
 
     def _stem_ids(self, tokens: list[str]) -> Int64Array:
         """Rules 3 and 6 for tokens that passed rule 2: each stem's index, ``_DROP`` if empty."""
-        stems = tokens if self._stemmer is None else self._stemmer.stem_words(tokens)
+        stemmer = self._stemmer
+        if stemmer is None:
+            stems = tokens
+        elif isinstance(stemmer, SnowballStemmer):
+            stems = stemmer.stem_words(tokens)
+        else:  # fastembed's Stemmer protocol has stem_word only
+            stems = list(map(stem_of, repeat(stemmer), tokens))
         ids = token_ids_many(stems)
         ids[np.fromiter(map(len, stems), dtype=np.int64, count=len(stems)) == 0] = _DROP
         return ids
@@ -127,7 +134,7 @@ class _Bm25Codes:
         """Rule 2: whether a lower-cased token survives the filters and goes to the stemmer."""
         if len(token) == 1 and unicodedata.category(token)[0] == "P":
             return False
-        return len(token) <= self.token_max_length and token.lower() not in self._stopwords
+        return len(token) <= self._token_max_length and token.lower() not in self._stopwords
 
     def _resolve(self, caches: _Caches, chunks: set[str]) -> None:
         """Store the code of every chunk in ``chunks`` (none of them in the young generation)."""
@@ -244,7 +251,7 @@ class _Bm25Codes:
     def _batch_codes(self, texts: Sequence[str]) -> tuple[Int64Array, Int64Array]:
         """Every kept token of ``texts`` as ``(index, text number)`` arrays (rules 1-3, 6)."""
         caches = self._current_caches()
-        scan = scan_batch(texts, self.token_max_length)
+        scan = scan_batch(texts, self._token_max_length)
         chunks, chunk_texts = scan.chunks, scan.chunk_texts
         parts: list[tuple[Int64Array, Int64Array]] = []
         for table, keyed, resolve, ascii_only in (

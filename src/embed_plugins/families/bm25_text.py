@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable
 from importlib import resources
 from itertools import compress
 from operator import not_
@@ -153,6 +154,27 @@ def _check_language(language: object) -> str:
         raise InvalidInputError(
             f"BM25 has no stemmer and stopword list for language {language!r}; "
             f"supported: {', '.join(SUPPORTED_LANGUAGES)} "
-            "(or pass disable_stemmer=True to use no stemmer and no stopwords)"
+            "(or pass a custom stemmer=..., or disable_stemmer=True to use no stemmer and "
+            "no stopword list)"
         )
     return name
+
+
+def _check_texts(texts: object, what: str) -> list[str]:
+    """``texts`` as a list, every item checked to be a ``str`` (fail before any work)."""
+    if isinstance(texts, (str, bytes)):
+        raise InvalidInputError(
+            f"{what} must be a sequence of str, got a single {type(texts).__name__}; "
+            "wrap it in a list"
+        )
+    if not isinstance(texts, Iterable):
+        raise InvalidInputError(f"{what} must be a sequence of str, got {type(texts).__name__}")
+    texts = list(texts)
+    if set(map(type, texts)) <= {str}:  # the common case, checked in C
+        return texts
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InvalidInputError(
+                f"{what}[{i}] is {type(text).__name__}, not str; BM25 embeds text only"
+            )
+    return texts

@@ -91,6 +91,11 @@ def embed_outputs(
 ) -> FloatArray:
     """Model output -> final float32 vectors, exactly as the spec says."""
     pooled = pool(hidden, attention_mask, spec.pooling)
+    if pooled.shape[-1] != spec.dim:
+        raise ModelLoadError(
+            f"{spec.model}: the spec says dim={spec.dim}, but the model returns vectors of "
+            f"{pooled.shape[-1]} values; give dim={pooled.shape[-1]}"
+        )
     if truncate_dim is not None and truncate_dim < pooled.shape[-1] and spec.matryoshka_layer_norm:
         return truncate(layer_norm(pooled), truncate_dim, normalize=True)
     if spec.normalize:
@@ -125,6 +130,7 @@ class DensePipeline(OnnxTextPipeline[FloatArray]):
             recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET),
             model_dir=recipe.model_dir,
         )
+        self.io.check_width(self.output_names[0], spec.dim, spec.model)
 
     def encode(self, items: Sequence[str], task: Task):  # type: ignore[no-untyped-def]
         prefix = prefix_for(self.spec, task)

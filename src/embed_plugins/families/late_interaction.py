@@ -306,6 +306,7 @@ class LateInteractionPipeline(OnnxTextPipeline[FloatArray]):
             recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET),
             model_dir=model_dir,
         )
+        self.io.check_width(self.output_names[0], spec.dim, spec.model)
 
     def longest_row(self) -> int:
         return max(self.document_length, self.spec.query_length)

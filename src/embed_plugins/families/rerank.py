@@ -28,7 +28,7 @@ from ..engine.batching import DEFAULT_TOKEN_BUDGET
 from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
 from ..hub import find_onnx_file, model_file_path
-from ..text.config import read_json
+from ..text.config import read_json, read_sentence_transformers
 from ..text.tokenizer import TextTokenizer
 
 Pair = tuple[str, str]
@@ -102,6 +102,13 @@ class CrossEncoderPipeline(OnnxTextPipeline[float]):
             recipe.options.get("token_budget", DEFAULT_TOKEN_BUDGET),
             model_dir=recipe.model_dir,
         )
+        shape = next(o.shape for o in self.session.get_outputs() if o.name == self.output_names[0])
+        if shape is not None and len(shape) not in (1, 2):
+            raise ModelLoadError(
+                f"{spec.model}: output {self.output_names[0]!r} has shape {shape}, one vector "
+                "per token: this is an encoder without a classification head (an embedding "
+                "model?), not a cross-encoder; use TextEmbedding for it"
+            )
 
     def encode(self, items: Sequence[Any], task: Task) -> list[Encoding]:
         encodings: list[Encoding] = self.tokenizer.encode_pairs(items)
@@ -126,8 +133,28 @@ def spec_from_folder(folder: Path, name: str | None = None) -> CrossEncoderSpec:
     (:func:`embed_plugins.text.config.truncation_length`).
     """
     config_path = model_file_path(folder, "config.json")
+    st = read_sentence_transformers(folder)
+    if st is not None and st.pooling is not None:
+        raise ModelLoadError(
+            f"{folder} is a sentence-transformers embedding model (it has a Pooling module), "
+            "not a cross-encoder: use TextEmbedding for it, or pass spec=CrossEncoderSpec(...) "
+            "for a one-logit graph"
+        )
     if config_path.is_file():
         config = read_json(config_path)
+        heads = config.get("architectures")
+        if (
+            isinstance(heads, list)
+            and heads
+            and not any(
+                isinstance(h, str) and h.endswith("ForSequenceClassification") for h in heads
+            )
+        ):
+            raise ModelLoadError(
+                f"{config_path}: architectures {heads} has no sequence-classification head, so "
+                "this is not a cross-encoder (an embedding model?); use TextEmbedding for it, or "
+                "pass spec=CrossEncoderSpec(...) for a one-logit graph"
+            )
         labels = config.get("id2label")
         n_labels = config.get("num_labels", len(labels) if isinstance(labels, dict) else 1)
         if n_labels != 1:

@@ -37,6 +37,8 @@ class Bm25Pipeline:
             avg_len=spec.avg_len,
             token_max_length=spec.token_max_length,
             disable_stemmer=spec.disable_stemmer,
+            stemmer=spec.stemmer,
+            stopwords=spec.stopwords,
         )
 
     def process(self, items: Sequence[str], batch_size: int, task: Task) -> list[SparseVector]:

@@ -7,6 +7,7 @@ plain Python types the host expects.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -17,6 +18,10 @@ from ..errors import EmbedPluginsError, InputTypeError
 
 T = TypeVar("T")
 
+#: The sparse adapters' default model, in LangChain and LlamaIndex alike (and
+#: ``langchain_qdrant.FastEmbedSparse``'s): BM25, no ONNX model, nothing to download.
+DEFAULT_SPARSE_MODEL = "Qdrant/bm25"
+
 
 class MissingExtraError(EmbedPluginsError, ImportError):
     """An optional dependency is missing; the message names the extra that installs it."""
@@ -26,7 +31,7 @@ def missing_extra(extra: str, package: str) -> MissingExtraError:
     """The error for a missing optional ``package``: raise it ``from`` the ImportError."""
     return MissingExtraError(
         f"{package} is not installed; it comes with the {extra!r} extra: "
-        f"pip install 'embed_plugins[{extra}]'"
+        f"{sys.executable} -m pip install 'embed_plugins[{extra}]'"
     )
 
 

@@ -45,14 +45,20 @@ class EngineFields(BaseModel):
         description="Hugging Face cache folder for downloads (huggingface_hub's default if None).",
     )
     threads: int | None = Field(
-        default=None, gt=0, description="Threads of one ONNX Runtime session."
+        default=None, ge=0, description="Threads of one ONNX Runtime session (0: its default)."
     )
     providers: Sequence[Provider] | None = Field(
         default=None,
         description="ONNX Runtime execution providers, e.g. ['CUDAExecutionProvider'].",
     )
     cuda: bool = Field(default=False, description="Use the CUDA provider (device_ids picks GPUs).")
-    device_ids: list[int] | None = Field(default=None, description="GPU ids, with cuda=True.")
+    device_ids: list[int] | None = Field(
+        default=None, description="GPU ids, with cuda=True: one worker per GPU with parallel."
+    )
+    device_id: int | None = Field(default=None, ge=0, description="The GPU this process uses.")
+    enable_cpu_mem_arena: bool = Field(
+        default=True, description="ONNX Runtime's CPU memory arena (off: memory is returned)."
+    )
     device: str | None = Field(
         default=None, description="'cpu', 'cuda', 'cuda:1'...; an alternative to providers."
     )
@@ -61,6 +67,9 @@ class EngineFields(BaseModel):
     )
     model_path: PathStr | None = Field(
         default=None, description="A local folder holding the model's files."
+    )
+    specific_model_path: PathStr | None = Field(
+        default=None, description="fastembed's name for model_path (give one of the two)."
     )
     local_files_only: bool = Field(
         default=False, description="Never download: the offline models directory and cache only."
@@ -72,6 +81,11 @@ class EngineFields(BaseModel):
 
     def engine_kwargs(self) -> dict[str, Any]:
         """The shared constructor keywords, for the wrapped model class."""
+        if self.model_path is not None and self.specific_model_path is not None:
+            raise ValueError(
+                "model_path and specific_model_path name the same thing (a local model "
+                "folder); pass one of them"
+            )
         return {name: getattr(self, name) for name in EngineFields.model_fields}
 
     def vision_engine_kwargs(self, refuse_text_options: bool = True) -> dict[str, Any]:
@@ -85,13 +99,18 @@ class EngineFields(BaseModel):
             raise ValueError(f"{', '.join(given)} do(es) not apply to image models")
         return {k: v for k, v in self.engine_kwargs().items() if k not in _TEXT_ONLY}
 
+    def local_folder(self) -> str | None:
+        """``model_path`` or ``specific_model_path``, whichever is given."""
+        return self.model_path if self.model_path is not None else self.specific_model_path
+
     def chosen_name(self) -> str | None:
         """``model_name``, except ``None`` when it was left at its default and ``spec``
-        or ``model_path`` is given: then they name the model, not the default."""
+        or a folder (``model_path`` / ``specific_model_path``) is given: then they name
+        the model, not the default."""
         name: str | None = getattr(self, "model_name", None)
         if "model_name" in self.model_fields_set:
             return name
-        if getattr(self, "spec", None) is not None or self.model_path is not None:
+        if getattr(self, "spec", None) is not None or self.local_folder() is not None:
             return None
         return name
 
@@ -110,6 +129,12 @@ class SparseOptions(BaseModel):
     token_max_length: int | None = Field(default=None, description="BM25: longer words dropped.")
     disable_stemmer: bool | None = Field(default=None, description="BM25: keep words unstemmed.")
     alpha: float | None = Field(default=None, description="BM42 exponent of the weights.")
+    stopwords: set[str] | None = Field(
+        default=None, description="BM25: these words (lower-cased) instead of the language's."
+    )
+    stemmer: Any = Field(
+        default=None, description="BM25: an object with stem_word(word) -> str (fastembed's)."
+    )
 
     def sparse_options(self) -> dict[str, Any]:
         """The options the user set, for ``SparseTextEmbedding(**options)``."""
@@ -147,6 +172,7 @@ class ImageFields(BaseModel):
         kwargs = {
             **engine.vision_engine_kwargs(refuse_text_options=False),
             "model_path": self.image_model_path,
+            "specific_model_path": None,  # the text model's folder, not this one's
         }
         return ImageEmbedding(self.image_model_name, spec=self.image_spec, **kwargs)
 

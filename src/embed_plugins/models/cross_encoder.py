@@ -38,9 +38,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..catalog.rerank import CrossEncoderSpec
+from ..compat import cross_encoder_spec
 from ..engine.runner import as_items, check_batch_size
 from ..engine.session import Provider
-from ..errors import InputTypeError
+from ..errors import ArgumentTypeError, InputTypeError, InvalidArgumentError
 from ..families.rerank import (
     Pair,
     activate,
@@ -106,13 +107,13 @@ def check_top_k(top_k: Any) -> int | None:
     if top_k is None:
         return None
     if isinstance(top_k, bool):
-        raise TypeError(f"top_k must be a positive int or None, got {top_k!r}")
+        raise ArgumentTypeError(f"top_k must be a positive int or None, got {top_k!r}")
     try:
         k = operator.index(top_k)
     except TypeError:
-        raise TypeError(f"top_k must be a positive int or None, got {top_k!r}") from None
+        raise ArgumentTypeError(f"top_k must be a positive int or None, got {top_k!r}") from None
     if k < 1:
-        raise ValueError(f"top_k must be a positive int or None, got {top_k!r}")
+        raise InvalidArgumentError(f"top_k must be a positive int or None, got {top_k!r}")
     return k
 
 
@@ -154,6 +155,7 @@ class TextCrossEncoder(ModelBase):
     family: ClassVar[str] = "rerank"
     default_model: ClassVar[str] = "Xenova/ms-marco-MiniLM-L-6-v2"
     spec_type: ClassVar[type[CrossEncoderSpec]] = CrossEncoderSpec
+    keyword_spec = staticmethod(cross_encoder_spec)
     build_pipeline = staticmethod(build_cross_encoder)
     spec: CrossEncoderSpec
 
@@ -196,6 +198,7 @@ class TextCrossEncoder(ModelBase):
             max_length=max_length,
             graph_optimization=graph_optimization,
             optimize=optimize,
+            **kwargs,  # device_id, enable_cpu_mem_arena (checked above)
         )
         #: The activation applied when a call does not choose one.
         self.activation: str = chosen if chosen is not None else self.spec.activation
@@ -224,7 +227,7 @@ class TextCrossEncoder(ModelBase):
         """
         misplaced = [k for k in _RANK_ONLY if k in kwargs]
         if misplaced:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"TextCrossEncoder.rerank() got {', '.join(map(repr, misplaced))}: rerank() yields "
                 "scores in input order, as fastembed's does; use rank(query, documents, top_k=..., "
                 "return_documents=...) for results sorted by score"

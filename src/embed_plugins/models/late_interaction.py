@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from ..catalog.late_interaction import ColbertSpec
+from ..compat import colbert_spec
 from ..engine.pipeline import Task
 from ..engine.runner import as_items, check_text
 from ..engine.session import Provider
-from ..errors import InputTypeError
+from ..errors import ArgumentTypeError, InputTypeError
+from ..families.colbert_folder import colbert_spec_from_folder
 from ..families.late_interaction import (
     LateInteractionPipeline,
     build_late_interaction,
@@ -86,6 +89,7 @@ class LateInteractionTextEmbedding(ModelBase):
     family: ClassVar[str] = "late_interaction"
     default_model: ClassVar[str] = "colbert-ir/colbertv2.0"
     spec_type: ClassVar[type[ColbertSpec]] = ColbertSpec
+    keyword_spec = staticmethod(colbert_spec)
     build_pipeline = staticmethod(build_late_interaction)
     spec: ColbertSpec
 
@@ -128,6 +132,10 @@ class LateInteractionTextEmbedding(ModelBase):
             optimize=optimize,
             **kwargs,  # any other common keyword the base class accepts
         )
+
+    @classmethod
+    def spec_from_folder(cls, folder: Path, name: str) -> ColbertSpec:
+        return colbert_spec_from_folder(folder, name)
 
     @property
     def embedding_size(self) -> int:
@@ -182,7 +190,7 @@ class LateInteractionTextEmbedding(ModelBase):
         """
         misplaced = [k for k in _RANK_ONLY if k in kwargs]
         if misplaced:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"LateInteractionTextEmbedding.rerank() got {', '.join(map(repr, misplaced))}: "
                 "rerank() yields scores in input order; use rank(query, documents, top_k=..., "
                 "return_documents=...) for results sorted by score"
@@ -235,7 +243,7 @@ class LateInteractionTextEmbedding(ModelBase):
         items = [check_text(t, i) for i, t in enumerate(as_items(texts))]
         pipeline = self._runner.pipeline()
         if not isinstance(pipeline, LateInteractionPipeline):  # pragma: no cover - wiring bug
-            raise TypeError(f"unexpected pipeline {type(pipeline).__name__}")
+            raise RuntimeError(f"unexpected pipeline {type(pipeline).__name__}")
         task: Task = "document" if is_doc else "query"
         total = 0
         for start in range(0, len(items), batch_size):

@@ -36,16 +36,27 @@ from typing import Any, ClassVar
 
 from ..catalog.sparse import Bm25Spec, Bm42Spec, SparseSpec, SpladeSpec
 from ..catalog.spec import ModelSpec
+from ..compat import splade_spec
 from ..engine.runner import ModelRunner
 from ..engine.session import Provider
+from ..errors import ArgumentTypeError, InvalidArgumentError
 from ..families.sparse import build_sparse, spec_from_folder
 from ..results import SparseVector
 from .base import COMMON_INIT_KWARGS, ModelBase, reject_unknown
 
 DEFAULT_BATCH_SIZE = 256
 
-#: Constructor options that only BM25 models accept (fastembed's ``Bm25`` arguments).
-BM25_OPTIONS = ("k", "b", "avg_len", "language", "token_max_length", "disable_stemmer")
+#: Constructor options that only BM25 models accept (fastembed 0.9.1's ``Bm25`` arguments).
+BM25_OPTIONS = (
+    "k",
+    "b",
+    "avg_len",
+    "language",
+    "token_max_length",
+    "disable_stemmer",
+    "stemmer",
+    "stopwords",
+)
 #: Constructor options that only BM42 models accept (fastembed's ``Bm42`` arguments).
 BM42_OPTIONS = ("alpha",)
 
@@ -59,17 +70,30 @@ class SparseTextEmbedding(ModelBase):
         docs = list(bm25.embed(["a document", "another one"]))
         query = next(iter(bm25.query_embed("document")))
 
-    BM25 options ``k``, ``b``, ``avg_len``, ``language``, ``token_max_length``
-    and ``disable_stemmer`` are accepted for BM25 models only, ``alpha`` for
-    BM42 models only; anything else raises ``TypeError``.  BM25 reads no files,
-    so ``model_path``, ``cache_dir`` and session settings do not apply to it.
+    BM25 options -- fastembed 0.9.1's ``Bm25`` arguments ``k``, ``b``,
+    ``avg_len``, ``language``, ``token_max_length``, ``disable_stemmer``,
+    ``stemmer`` and ``stopwords`` -- are accepted for BM25 models only, by
+    keyword, with fastembed's meaning and errors: ``stemmer`` (an object with
+    ``stem_word(word) -> str``) replaces Snowball and cannot be combined with
+    ``disable_stemmer=True``; ``stopwords`` (a set of words, lower-cased)
+    replace the language's list, also without a stemmer; a language with no
+    Snowball stemmer needs ``stemmer`` or ``disable_stemmer=True``; each is a
+    ``ValueError``.  A custom stemmer must pickle (it goes to the worker
+    processes of ``parallel=N``): one that does not raises at construction,
+    naming the reason.  The options are folded into the spec (``model.spec``);
+    with ``spec=Bm25Spec(...)`` they override its fields, all at once.
+    ``alpha`` is for BM42 models only; anything else raises ``TypeError``.
+    BM25 reads no files, so ``model_path``, ``cache_dir`` and session
+    settings do not apply to it.
     """
 
     family: ClassVar[str] = "sparse"
     default_model: ClassVar[str] = "prithivida/Splade_PP_en_v1"
     spec_type: ClassVar[type[SparseSpec]] = SparseSpec
+    # build_sparse, with every Bm25Spec field (custom stemmer and stopwords too) in force.
     build_pipeline = staticmethod(build_sparse)
     spec: SparseSpec
+    keyword_spec = staticmethod(splade_spec)
 
     def __init__(
         self,
@@ -113,18 +137,18 @@ class SparseTextEmbedding(ModelBase):
             max_length=max_length,
             graph_optimization=graph_optimization,
             optimize=optimize,
+            **kwargs,  # device_id, enable_cpu_mem_arena (checked above)
         )
         if family_options:
             self._apply_family_options(family_options)
         if optimize and isinstance(self.spec, Bm42Spec):
             # The transformer fusions replace the attention block, whose probabilities
             # (attention_6) BM42 reads: the fused graph no longer has that output.
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"optimize=True is not supported for the BM42 model {self.model_name!r}: the "
                 "fused graph has no attention output to read"
             )
-        if not lazy_load:
-            self._runner.pipeline()
+        self._load_now(lazy_load)
 
     @staticmethod
     def _init_kwargs() -> tuple[str, ...]:
@@ -142,7 +166,7 @@ class SparseTextEmbedding(ModelBase):
             owners = ", ".join(
                 f"{k!r} is a {'BM25' if k in BM25_OPTIONS else 'BM42'} option" for k in wrong
             )
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"SparseTextEmbedding(): {owners}, but {self.model_name!r} is a "
                 f"{self.spec.kind.upper()} model"
                 + (f" (its options: {', '.join(allowed)})" if allowed else " (it takes none)")
@@ -170,11 +194,10 @@ class SparseTextEmbedding(ModelBase):
         return spec_from_folder(folder, name)
 
     @classmethod
-    def add_custom_model(cls, spec: ModelSpec) -> None:
-        """Register a custom ``SpladeSpec``, ``Bm25Spec`` or ``Bm42Spec`` (workers see it too)."""
+    def _check_custom(cls, spec: ModelSpec) -> None:
+        """Only a ``SpladeSpec``, ``Bm25Spec`` or ``Bm42Spec`` can run."""
         if isinstance(spec, SparseSpec):
             _check_runnable(spec)
-        super().add_custom_model(spec)
 
     # -- embedding ---------------------------------------------------------------
     def embed(
@@ -215,6 +238,6 @@ class SparseTextEmbedding(ModelBase):
 
 def _check_runnable(spec: SparseSpec) -> None:
     if not isinstance(spec, (SpladeSpec, Bm25Spec, Bm42Spec)):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"spec must be a SpladeSpec, Bm25Spec or Bm42Spec, got {type(spec).__name__}"
         )

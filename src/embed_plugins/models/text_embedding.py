@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -11,7 +12,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ..catalog.spec import DenseSpec
+from ..compat import dense_spec
+from ..engine.runner import ModelRunner
 from ..engine.session import Provider
+from ..errors import ArgumentTypeError, InvalidArgumentError
 from ..families.dense import build_dense, spec_from_folder
 from .base import ModelBase, reject_unknown
 
@@ -24,7 +28,7 @@ def _check_truncate_dim(truncate_dim: int | None) -> int | None:
     if truncate_dim is None:
         return None
     if isinstance(truncate_dim, bool) or not isinstance(truncate_dim, int) or truncate_dim < 1:
-        raise ValueError(f"truncate_dim must be a positive int, got {truncate_dim!r}")
+        raise InvalidArgumentError(f"truncate_dim must be a positive int, got {truncate_dim!r}")
     return truncate_dim
 
 
@@ -46,6 +50,7 @@ class TextEmbedding(ModelBase):
     spec_type: ClassVar[type[DenseSpec]] = DenseSpec
     build_pipeline = staticmethod(build_dense)
     spec: DenseSpec
+    keyword_spec = staticmethod(dense_spec)
 
     def __init__(
         self,
@@ -64,11 +69,16 @@ class TextEmbedding(ModelBase):
         spec: DenseSpec | None = None,
         max_length: int | None = None,
         truncate_dim: int | None = None,
+        prefixes: bool = True,
         graph_optimization: str = "all",
         optimize: bool = False,
+        device_id: int | None = None,
+        enable_cpu_mem_arena: bool = True,
         **kwargs: Any,
     ) -> None:
         reject_unknown("TextEmbedding()", kwargs, [*self._init_kwargs()])
+        if not isinstance(prefixes, bool):
+            raise ArgumentTypeError(f"prefixes must be a bool, got {prefixes!r}")
         if spec is not None and model_name in (None, self.default_model):
             model_name = spec.model
         super().__init__(
@@ -88,19 +98,37 @@ class TextEmbedding(ModelBase):
             graph_optimization=graph_optimization,
             optimize=optimize,
             options={"truncate_dim": _check_truncate_dim(truncate_dim)},
+            device_id=device_id,
+            enable_cpu_mem_arena=enable_cpu_mem_arena,
         )
+        if not prefixes:
+            self._drop_prefixes()
         if truncate_dim is not None and truncate_dim > self.spec.dim:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"truncate_dim={truncate_dim} exceeds {self.model_name}'s dimension {self.spec.dim}"
             )
-        if not lazy_load:
-            self._runner.pipeline()
+        self._load_now(lazy_load)
 
     @staticmethod
     def _init_kwargs() -> tuple[str, ...]:
         from .base import COMMON_INIT_KWARGS
 
-        return (*COMMON_INIT_KWARGS, "truncate_dim")
+        return (*COMMON_INIT_KWARGS, "truncate_dim", "prefixes")
+
+    def _drop_prefixes(self) -> None:
+        """``prefixes=False``: ``query_embed`` / ``passage_embed`` add nothing, as
+        fastembed's do, so vectors match a collection fastembed built."""
+        spec = self.spec.replace(query_prefix="", passage_prefix="")
+        assert isinstance(spec, DenseSpec)
+        self.spec = spec
+        self._recipe = dataclasses.replace(self._recipe, spec=spec)
+        self._runner = ModelRunner(self._recipe, lazy=True)
+
+    @property
+    def prefixes(self) -> dict[str, str]:
+        """The prefixes ``query_embed`` and ``passage_embed`` apply (empty with
+        ``prefixes=False``)."""
+        return {"query": self.spec.query_prefix, "passage": self.spec.passage_prefix}
 
     @classmethod
     def spec_from_folder(cls, folder: Path, name: str) -> DenseSpec:

@@ -2,8 +2,9 @@
 
 A drop-in for ``langchain_community.embeddings.FastEmbedEmbeddings``: the same
 field names (``model_name``, ``max_length``, ``cache_dir``, ``threads``,
-``doc_embed_type``, ``batch_size``, ``parallel``, ``providers``), so swapping is
-a change of import and class name.  Differences, each on purpose:
+``doc_embed_type``, ``batch_size``, ``parallel``, ``providers``) and fastembed's
+model options (``cuda``, ``device_ids``, ``lazy_load``, ``specific_model_path``),
+so swapping is a change of import and class name.  Differences, each on purpose:
 
 * unknown fields are an error (``extra="forbid"``), not silently kept;
 * ``doc_embed_type`` defaults to ``"passage"``, so a model's passage prefix
@@ -11,7 +12,9 @@ a change of import and class name.  Differences, each on purpose:
   embeds documents with no prefix, as FastEmbed's default does;
 * ``max_length`` defaults to ``None``: the model's own truncation length (256 for
   all-MiniLM-L6-v2) rather than a fixed 512;
-* async methods run in a worker thread and never block the event loop.
+* async methods run in a worker thread and never block the event loop;
+* it pickles (Ray, multiprocessing) and deep-copies: the copy builds its own
+  model from the fields, the ONNX session itself is never pickled.
 
 Built with an image model as well (``image_model_name=``, a CLIP-style vision
 tower sharing the text model's space), it has ``embed_image(uris)``: the
@@ -33,6 +36,7 @@ try:
     from langchain_core.embeddings import Embeddings
     from pydantic import ConfigDict, Field, PrivateAttr
 
+    from .._adapter import AdapterBase
     from .._fields import EngineFields, ImageFields
 except ImportError as exc:  # pragma: no cover - exercised with the extra uninstalled
     raise missing_extra("langchain", "langchain-core") from exc
@@ -40,7 +44,7 @@ except ImportError as exc:  # pragma: no cover - exercised with the extra uninst
 DocEmbedType = Literal["default", "passage"]
 
 
-class EmbedPluginsEmbeddings(EngineFields, ImageFields, Embeddings):
+class EmbedPluginsEmbeddings(AdapterBase, EngineFields, ImageFields, Embeddings):
     """Dense text embeddings from a local ONNX model, for LangChain.
 
     ``embed_documents`` uses ``passage_embed`` (or ``embed`` when
@@ -71,8 +75,8 @@ class EmbedPluginsEmbeddings(EngineFields, ImageFields, Embeddings):
         default=TextEmbedding.default_model,
         description=(
             "A supported model (TextEmbedding.list_supported_models()) or a folder under "
-            "$EMBED_PLUGINS_MODELS_DIR. Left unset with spec or model_path, the spec's (or "
-            "the folder's) name is used and stored here."
+            "$EMBED_PLUGINS_MODELS_DIR. Left unset with spec or a folder (model_path / "
+            "specific_model_path), the spec's (or the folder's) name is used and stored here."
         ),
     )
     doc_embed_type: DocEmbedType = Field(
@@ -95,6 +99,10 @@ class EmbedPluginsEmbeddings(EngineFields, ImageFields, Embeddings):
     truncate_dim: int | None = Field(
         default=None, gt=0, description="Cut vectors to this many dimensions (Matryoshka)."
     )
+    prefixes: bool = Field(
+        default=True,
+        description="Apply the model card's query/passage prefixes (False: none, as fastembed).",
+    )
 
     _model: TextEmbedding = PrivateAttr()
     _image_model: ImageEmbedding | None = PrivateAttr(default=None)
@@ -104,6 +112,7 @@ class EmbedPluginsEmbeddings(EngineFields, ImageFields, Embeddings):
             self.chosen_name(),
             spec=self.spec,
             truncate_dim=self.truncate_dim,
+            prefixes=self.prefixes,
             **self.engine_kwargs(),
         )
         self.model_name = self._model.model_name

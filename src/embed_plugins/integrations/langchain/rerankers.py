@@ -10,7 +10,10 @@
   (:class:`~embed_plugins.LateInteractionTextEmbedding` MaxSim).
 
 Compressors return new ``Document`` objects (the retrieved ones are not
-modified), best first; async methods run in a worker thread.  Use them in a
+modified), best first; async methods run in a worker thread.  All three take
+``TextCrossEncoder``'s (or ``LateInteractionTextEmbedding``'s) constructor
+options under fastembed's names (``specific_model_path`` too), and pickle and
+deep-copy by rebuilding the model from the fields on the other side.  Use them in a
 ``ContextualCompressionRetriever``::
 
     from langchain_classic.retrievers import ContextualCompressionRetriever
@@ -42,6 +45,7 @@ try:
     from langchain_core.documents import BaseDocumentCompressor, Document
     from pydantic import ConfigDict, Field, PrivateAttr
 
+    from .._adapter import AdapterBase
     from .._fields import EngineFields
 except ImportError as exc:  # pragma: no cover - exercised with the extra uninstalled
     raise missing_extra("langchain", "langchain-core") from exc
@@ -50,7 +54,7 @@ Activation = Literal["none", "sigmoid"]
 RELEVANCE_SCORE = "relevance_score"
 
 
-class EmbedPluginsCrossEncoder(EngineFields, BaseCrossEncoder):
+class EmbedPluginsCrossEncoder(AdapterBase, EngineFields, BaseCrossEncoder):
     """A local ONNX cross-encoder as LangChain's ``BaseCrossEncoder``.
 
     Example::
@@ -101,7 +105,7 @@ class EmbedPluginsCrossEncoder(EngineFields, BaseCrossEncoder):
         self._model.close()
 
 
-class _RerankCompressor(EngineFields, BaseDocumentCompressor):
+class _RerankCompressor(AdapterBase, EngineFields, BaseDocumentCompressor):
     """Shared by the rerankers: ranking, ``top_n``, metadata, async."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())

@@ -2,9 +2,11 @@
 
 A drop-in for ``langchain_qdrant.FastEmbedSparse``: the same constructor names
 (``model_name`` defaulting to ``"Qdrant/bm25"``, ``batch_size``, ``cache_dir``,
-``threads``, ``providers``, ``parallel``, and BM25/BM42 options such as ``k``,
-``b``, ``avg_len``, ``language``), so a hybrid Qdrant store switches by changing
-the import and class name::
+``threads``, ``providers``, ``parallel``, and the ``SparseTextEmbedding``
+options it passes on: ``cuda``, ``device_ids``, ``lazy_load``,
+``specific_model_path``, BM25/BM42's ``k``, ``b``, ``avg_len``, ``language``...),
+as keywords, so a hybrid Qdrant store switches by changing the import and class
+name (the LlamaIndex adapter defaults to BM25 too)::
 
     from langchain_qdrant import QdrantVectorStore, RetrievalMode
     from embed_plugins.integrations.langchain import (
@@ -35,31 +37,34 @@ from typing import Any
 
 from ...catalog.sparse import SparseSpec
 from ...models.sparse_embedding import DEFAULT_BATCH_SIZE, SparseTextEmbedding
-from .._common import check_text, check_texts, missing_extra, sparse_lists
+from .._common import DEFAULT_SPARSE_MODEL, check_text, check_texts, missing_extra, sparse_lists
 
 try:
     from langchain_qdrant.sparse_embeddings import SparseEmbeddings, SparseVector
     from pydantic import ConfigDict, Field, PrivateAttr
 
+    from .._adapter import AdapterBase
     from .._fields import EngineFields, SparseOptions
 except ImportError as exc:  # pragma: no cover - exercised with the extra uninstalled
     raise missing_extra("langchain", "langchain-qdrant") from exc
 
 
-class EmbedPluginsSparseEmbeddings(EngineFields, SparseOptions, SparseEmbeddings):
+class EmbedPluginsSparseEmbeddings(AdapterBase, EngineFields, SparseOptions, SparseEmbeddings):
     """Sparse embeddings (BM25, SPLADE, BM42) for ``QdrantVectorStore`` hybrid retrieval.
 
     ``embed_documents`` uses ``embed`` (document weights), ``embed_query`` uses
     ``query_embed`` (for BM25/BM42 each query term once with weight 1.0, scored
     against the documents' weights and Qdrant's IDF).  Results are
-    ``langchain_qdrant.SparseVector`` with plain Python ints and floats.
+    ``langchain_qdrant.SparseVector`` with plain Python ints and floats.  Pickling
+    and ``copy.deepcopy`` rebuild the model from the fields on the other side.
     """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     model_name: str = Field(
-        default="Qdrant/bm25",
-        description="A supported sparse model (SparseTextEmbedding.list_supported_models()).",
+        default=DEFAULT_SPARSE_MODEL,
+        description="A supported sparse model (SparseTextEmbedding.list_supported_models()); "
+        "BM25 by default, as FastEmbedSparse and the LlamaIndex adapter.",
     )
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, gt=0, description="Texts per ONNX call.")
     parallel: int | None = Field(

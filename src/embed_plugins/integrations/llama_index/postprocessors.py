@@ -11,7 +11,8 @@ results are new ``NodeWithScore`` objects (over copies of the nodes when
 metadata changes).  Like LlamaIndex's own rerankers they fire the
 ``CBEventType.RERANKING`` callback event and the ``ReRankStartEvent`` /
 ``ReRankEndEvent`` instrumentation events; ``apostprocess_nodes`` runs in a
-worker thread::
+worker thread.  Pickling, ``copy.deepcopy`` and ``model_validate(model_dump())``
+rebuild the model from the fields::
 
     query_engine = index.as_query_engine(
         similarity_top_k=10, node_postprocessors=[EmbedPluginsRerank(top_n=3)]
@@ -43,6 +44,7 @@ try:
     from llama_index.core.schema import ImageNode, MetadataMode, NodeWithScore, QueryBundle
     from llama_index_instrumentation import get_dispatcher
 
+    from .._adapter import LlamaIndexAdapterBase
     from .._fields import EngineFields
 except ImportError as exc:  # pragma: no cover - exercised with the extra uninstalled
     raise missing_extra("llama-index", "llama-index-core") from exc
@@ -53,7 +55,7 @@ Activation = Literal["none", "sigmoid"]
 RETRIEVAL_SCORE = "retrieval_score"
 
 
-class _RerankPostprocessor(BaseNodePostprocessor, EngineFields):
+class _RerankPostprocessor(LlamaIndexAdapterBase, BaseNodePostprocessor, EngineFields):
     """Shared by the rerankers: events, ``top_n``, scores, ``keep_retrieval_score``."""
 
     model_config = ConfigDict(

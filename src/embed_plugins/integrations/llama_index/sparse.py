@@ -3,7 +3,10 @@
 :class:`EmbedPluginsSparseEmbedding` is a ``BaseSparseEmbedding`` (a drop-in for
 ``llama_index.sparse_embeddings.fastembed.FastEmbedSparseEmbedding``, same field
 names) and also carries the two callables ``QdrantVectorStore`` takes for
-hybrid search::
+hybrid search.  Its default model is ``"Qdrant/bm25"``, as LangChain's
+``EmbedPluginsSparseEmbeddings`` and ``langchain_qdrant.FastEmbedSparse``
+(``FastEmbedSparseEmbedding`` defaults to SPLADE++; pass
+``model_name="prithivida/Splade_PP_en_v1"`` for it)::
 
     from llama_index.vector_stores.qdrant import QdrantVectorStore
 
@@ -21,17 +24,27 @@ hybrid search::
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 from ...catalog.sparse import SparseSpec
-from ...models.sparse_embedding import DEFAULT_BATCH_SIZE, SparseTextEmbedding
-from .._common import MissingExtraError, check_text, check_texts, missing_extra, sparse_lists
+from ...models.sparse_embedding import SparseTextEmbedding
+from .._common import (
+    DEFAULT_SPARSE_MODEL,
+    MissingExtraError,
+    check_text,
+    check_texts,
+    missing_extra,
+    sparse_lists,
+)
 
 try:
     from llama_index.core.base.embeddings.base_sparse import BaseSparseEmbedding
     from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 
+    from .._adapter import LlamaIndexAdapterBase
     from .._fields import EngineFields, SparseOptions
+    from .embeddings import DEFAULT_EMBED_BATCH_SIZE
 except ImportError as exc:  # pragma: no cover - exercised with the extra uninstalled
     raise missing_extra("llama-index", "llama-index-core") from exc
 
@@ -40,13 +53,16 @@ SparseEmbedding = dict[int, float]
 BatchSparseEncoding = tuple[list[list[int]], list[list[float]]]
 
 
-class EmbedPluginsSparseEmbedding(BaseSparseEmbedding, EngineFields, SparseOptions):
+class EmbedPluginsSparseEmbedding(
+    LlamaIndexAdapterBase, BaseSparseEmbedding, EngineFields, SparseOptions
+):
     """Sparse embeddings (SPLADE, BM25, BM42) for LlamaIndex, as ``{index: weight}`` dicts.
 
     Documents use ``embed`` (document weights), queries ``query_embed`` (for
     BM25/BM42 each query term once with weight 1.0).  ``sparse_doc_fn`` and
     ``sparse_query_fn`` give the same vectors in ``QdrantVectorStore``'s
-    ``(indices, values)`` shape.
+    ``(indices, values)`` shape.  ``model_name`` defaults to ``"Qdrant/bm25"``
+    (no ONNX model: its stopword lists ship with embed_plugins, nothing to download).
     """
 
     model_config = ConfigDict(
@@ -54,11 +70,15 @@ class EmbedPluginsSparseEmbedding(BaseSparseEmbedding, EngineFields, SparseOptio
     )
 
     model_name: str = Field(
-        default=SparseTextEmbedding.default_model,
-        description="A supported sparse model (SparseTextEmbedding.list_supported_models()).",
+        default=DEFAULT_SPARSE_MODEL,
+        description="A supported sparse model (SparseTextEmbedding.list_supported_models()); "
+        "BM25 by default, as LangChain's adapter and FastEmbedSparse.",
     )
     embed_batch_size: int = Field(
-        default=DEFAULT_BATCH_SIZE, gt=0, le=2048, description="Texts per embedding call."
+        default=DEFAULT_EMBED_BATCH_SIZE,
+        gt=0,
+        le=2048,
+        description="Texts per embedding call (one progress step each).",
     )
     parallel: int | None = Field(default=None, ge=0, description="Worker processes, or None.")
     spec: SparseSpec | None = Field(
@@ -145,7 +165,8 @@ class EmbedPluginsSparseEmbedding(BaseSparseEmbedding, EngineFields, SparseOptio
             from qdrant_client.http import models as rest
         except ImportError as exc:
             raise MissingExtraError(
-                "qdrant-client is not installed: pip install llama-index-vector-stores-qdrant"
+                "qdrant-client is not installed: "
+                f"{sys.executable} -m pip install llama-index-vector-stores-qdrant"
             ) from exc
         return rest.SparseVectorParams(
             index=rest.SparseIndexParams(),
