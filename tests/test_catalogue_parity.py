@@ -91,33 +91,13 @@ FAMILIES = sorted(OURS)
 
 #: fastembed 0.9.1 models we do not have yet, and the mechanism each one still needs.
 LEFT_FOR_LATER: dict[str, dict[str, str]] = {
-    "dense": {
-        # fastembed/text/multitask_embedding.py: one of five task LoRA adapters chosen per
-        # call (task_id), with its own prompt; a DenseSpec has one graph and fixed prefixes.
-        "jinaai/jina-embeddings-v3": "task LoRA adapters selected per call",
-        # fastembed/text/static_embedding.py: model2vec static embeddings (a token table and
-        # its own tokenisation/weighting rules), no ONNX transformer graph.
-        "minishlab/potion-base-8M": "static model2vec embeddings",
-        "minishlab/potion-retrieval-32M": "static model2vec embeddings",
-        "minishlab/potion-multilingual-128M": "static model2vec embeddings",
-    },
-    "sparse": {
-        # fastembed/sparse/minicoil.py: per-word meaning vectors of a small ONNX model,
-        # combined with BM25 weights and a word vocabulary: a new sparse kind.
-        "Qdrant/minicoil-v1": "miniCOIL: word meaning vectors + BM25",
-        # fastembed/sparse/if_splade.py: inference-free SPLADE; documents through the model,
-        # queries through the tokenizer and an IDF lookup table only: a new sparse kind.
-        "opensearch-project/opensearch-neural-sparse-encoding-doc-v3-gte": (
-            "inference-free SPLADE (query side is a lookup table)"
-        ),
-    },
-    "late_interaction": {
-        # fastembed/late_interaction/lateon.py: exported with do_query_expansion=false, so
-        # queries are not padded to a fixed length and their padding vectors are dropped; a
-        # ColbertSpec always expands queries to query_length (see catalog/late_interaction.py).
-        "lightonai/LateOn": "ColBERT without query expansion",
-        "lightonai/mLateOn": "ColBERT without query expansion",
-    },
+    # jina-embeddings-v3 (DenseSpec.tasks, catalog/dense_multitask.py) and the model2vec
+    # potion models (kind="static", catalog/dense_static.py) are no longer left for later.
+    "dense": {},
+    # Qdrant/minicoil-v1 (MiniCoilSpec) and opensearch-neural-sparse-encoding-doc-v3-gte (a
+    # SpladeSpec with query_idf_file) are in catalog/sparse_neural.py.
+    "sparse": {},
+    "late_interaction": {},
     "rerank": {},
     "image": {},
     "multimodal": {},
@@ -125,9 +105,10 @@ LEFT_FOR_LATER: dict[str, dict[str, str]] = {
 
 #: Models we have that fastembed 0.9.1 lacks.
 OUR_EXTRAS: dict[str, set[str]] = {
-    "dense": {"intfloat/multilingual-e5-small", "intfloat/multilingual-e5-base"},
-    "sparse": set(),
-    "late_interaction": set(),
+    # BAAI/bge-m3 (catalog/bge_m3.py): dense, lexical weights and ColBERT from one graph.
+    "dense": {"intfloat/multilingual-e5-small", "intfloat/multilingual-e5-base", "BAAI/bge-m3"},
+    "sparse": {"BAAI/bge-m3"},
+    "late_interaction": {"BAAI/bge-m3"},
     "rerank": set(),
     "image": set(),
     "multimodal": set(),

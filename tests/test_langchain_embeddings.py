@@ -189,9 +189,11 @@ def test_batch_size_is_passed(embeddings: EmbedPluginsEmbeddings, monkeypatch: A
     seen: dict[str, Any] = {}
     real = embeddings.model.passage_embed
 
-    def spy(texts: Any, batch_size: int = 256, parallel: int | None = None) -> Iterator[Any]:
+    def spy(
+        texts: Any, batch_size: int = 256, parallel: int | None = None, **options: Any
+    ) -> Iterator[Any]:
         seen.update(batch_size=batch_size, parallel=parallel)
-        return real(texts, batch_size=batch_size, parallel=parallel)
+        return real(texts, batch_size=batch_size, parallel=parallel, **options)
 
     custom = embeddings.model_copy(update={"batch_size": 3})
     monkeypatch.setattr(custom.model, "passage_embed", spy)

@@ -106,9 +106,11 @@ def test_embed_batch_size_is_honoured(
     small = embed_model.model_copy(update={"embed_batch_size": 2})
     real = small.model.passage_embed
 
-    def spy(texts: Any, batch_size: int = 256, parallel: int | None = None) -> Iterator[Any]:
+    def spy(
+        texts: Any, batch_size: int = 256, parallel: int | None = None, **options: Any
+    ) -> Iterator[Any]:
         calls.append((len(texts), batch_size))
-        return real(texts, batch_size=batch_size, parallel=parallel)
+        return real(texts, batch_size=batch_size, parallel=parallel, **options)
 
     monkeypatch.setattr(small.model, "passage_embed", spy)
     out = small.get_text_embedding_batch(DOCS)
@@ -278,8 +280,8 @@ PROGRESS = [
 def test_llama_index_progress_advances_per_batch(
     cls: Any, kwargs: dict[str, Any], method: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With show_progress, LlamaIndex's tqdm bar moves on between engine calls, 64 texts
-    at a time, while each engine call still gets a batch of 64 to sort and cut."""
+    """With show_progress, one bar (the engine's) moves on as the engine calls run, 64 texts
+    at a time or less, while each engine call still gets a batch of 64 to sort and cut."""
     import tqdm.auto
 
     bars: list[Any] = []
@@ -299,9 +301,9 @@ def test_llama_index_progress_advances_per_batch(
     seen: list[tuple[int, int, int]] = []  # texts, batch_size, bar position
     real = getattr(model.model, method)
 
-    def spy(texts: Any, batch_size: int = 256, parallel: int | None = None) -> Any:
+    def spy(texts: Any, batch_size: int = 256, parallel: int | None = None, **options: Any) -> Any:
         seen.append((len(texts), batch_size, bars[-1].n))
-        return real(texts, batch_size=batch_size, parallel=parallel)
+        return real(texts, batch_size=batch_size, parallel=parallel, **options)
 
     monkeypatch.setattr(tqdm.auto, "tqdm", EveryStep)
     monkeypatch.setattr(model.model, method, spy)
@@ -321,7 +323,8 @@ async def test_llama_index_async_progress_counts_batches(
     model = cls(**kwargs)
     got = await model.aget_text_embedding_batch(PROGRESS_TEXTS, show_progress=True)
     assert len(got) == len(PROGRESS_TEXTS)
-    assert "| 5/5 [" in capsys.readouterr().err  # tqdm_asyncio.gather: one step per batch
+    # One engine bar over the 300 texts (not tqdm_asyncio.gather's one step per batch).
+    assert "| 300/300 [" in capsys.readouterr().err
 
 
 # -- in an index ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from embed_plugins import InvalidInputError, TextEmbedding, WorkerError
-from embed_plugins.engine.pool import HANG_TIMEOUT_ENV
+from embed_plugins.engine.worker import HANG_TIMEOUT_ENV
 from pool_helpers import consume_in_thread, run_slow, slow_pool, worker_inside_stuck_chunk
 
 TINY = Path(__file__).parent / "fixtures" / "models" / "tiny-bert"

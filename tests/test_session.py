@@ -92,7 +92,6 @@ def test_config_is_frozen() -> None:
         ("CPU", [CPU]),
         ("cuda", [CUDA, CPU]),
         ("cuda:1", [(CUDA, {"device_id": 1}), CPU]),
-        ("tensorrt", ["TensorrtExecutionProvider", CPU]),
         ("coreml", ["CoreMLExecutionProvider", CPU]),
         ("directml", ["DmlExecutionProvider", CPU]),
         ("openvino", ["OpenVINOExecutionProvider", CPU]),
@@ -130,8 +129,9 @@ def test_cpu_session_has_no_warning(onnx_path: Path) -> None:
 
 
 def test_unavailable_provider_warns_and_runs_on_cpu(onnx_path: Path) -> None:
+    config = SessionConfig(providers=(UNAVAILABLE, CPU), allow_cpu_fallback=True)
     with pytest.warns(ProviderFallbackWarning) as record:
-        session = create_session(onnx_path, SessionConfig(providers=(UNAVAILABLE, CPU)))
+        session = create_session(onnx_path, config)
     message = str(record[0].message)
     assert UNAVAILABLE in message
     assert CPU in message
@@ -143,7 +143,7 @@ def test_unavailable_provider_warns_and_runs_on_cpu(onnx_path: Path) -> None:
 
 def test_cuda_device_shorthand_warns(onnx_path: Path, no_cuda: None) -> None:
     with pytest.warns(ProviderFallbackWarning, match=CUDA):
-        session = create_session(onnx_path, SessionConfig(device="cuda:0"))
+        session = create_session(onnx_path, SessionConfig(device="cuda:0", allow_cpu_fallback=True))
     assert session.get_providers() == [CPU]
 
 
@@ -151,7 +151,9 @@ def test_text_embedding_with_cuda_warns_and_still_embeds(
     offline_models: Path, minilm: TextEmbedding, no_cuda: None
 ) -> None:
     with pytest.warns(ProviderFallbackWarning, match=CUDA):
-        model = TextEmbedding("sentence-transformers/all-MiniLM-L6-v2", cuda=True)
+        model = TextEmbedding(
+            "sentence-transformers/all-MiniLM-L6-v2", cuda=True, allow_cpu_fallback=True
+        )
     got = next(iter(model.embed("runs on the CPU")))
     np.testing.assert_allclose(got, next(iter(minilm.embed("runs on the CPU"))), atol=1e-6)
 
@@ -169,7 +171,9 @@ def test_only_unavailable_providers_raise_from_text_embedding(offline_models: Pa
 
 
 def test_provider_with_options_that_is_unavailable(onnx_path: Path) -> None:
-    config = SessionConfig(providers=((UNAVAILABLE, {"device_id": 0}), CPU))
+    config = SessionConfig(
+        providers=((UNAVAILABLE, {"device_id": 0}), CPU), allow_cpu_fallback=True
+    )
     with pytest.warns(ProviderFallbackWarning, match=UNAVAILABLE):
         session = create_session(onnx_path, config)
     assert session.get_providers() == [CPU]

@@ -75,10 +75,17 @@ CATALOGUE = [
     "Qdrant/constella-nano",
     "Qdrant/constella-zero",
     "Qdrant/stella-en-400M-v5-doc-onnx",
+    # catalog/dense_multitask.py, catalog/dense_static.py
+    "jinaai/jina-embeddings-v3",
+    "minishlab/potion-base-8M",
+    "minishlab/potion-retrieval-32M",
+    "minishlab/potion-multilingual-128M",
     # the text towers of the image models (catalog/dense_towers.py, appended by catalog/dense.py)
     "Qdrant/clip-ViT-B-32-text",
     "jinaai/jina-clip-v1",
     "google/siglip2-base-patch16-224",
+    # models serving several families, after each family's own (catalog/bge_m3.py)
+    "BAAI/bge-m3",
 ]
 
 TEXTS = [

@@ -10,13 +10,17 @@ The public API keeps fastembed's names and call shapes::
 
 from __future__ import annotations
 
+from .catalog.bge_m3 import BgeM3ColbertSpec, BgeM3SparseSpec, BgeM3Spec
 from .catalog.image import ImageSpec
 from .catalog.late_interaction import ColbertSpec
 from .catalog.multimodal import MultimodalSpec
 from .catalog.rerank import CrossEncoderSpec
-from .catalog.sparse import Bm25Spec, Bm42Spec, SparseSpec, SpladeSpec
+from .catalog.sparse import Bm25Spec, Bm42Spec, MiniCoilSpec, SparseSpec, SpladeSpec
 from .catalog.spec import DenseSpec, ModelSpec
 from .compat import ModelSource, PoolingType
+from .engine.ort_install import GpuStatus, gpu_status
+from .engine.providers import tensorrt_providers
+from .engine.quantize import Quantization
 from .engine.session import ProviderFallbackWarning
 from .errors import (
     ArgumentTypeError,
@@ -31,7 +35,9 @@ from .errors import (
     UnsafeModelPathError,
     WorkerError,
 )
+from .families.bge_m3 import BgeM3Output
 from .families.late_interaction import maxsim
+from .models.bge_m3 import BgeM3Embedding
 from .models.cross_encoder import TextCrossEncoder
 from .models.image_embedding import ImageEmbedding
 from .models.late_interaction import LateInteractionTextEmbedding
@@ -45,12 +51,18 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentTypeError",
+    "BgeM3ColbertSpec",
+    "BgeM3Embedding",
+    "BgeM3Output",
+    "BgeM3SparseSpec",
+    "BgeM3Spec",
     "Bm25Spec",
     "Bm42Spec",
     "ColbertSpec",
     "CrossEncoderSpec",
     "DenseSpec",
     "EmbedPluginsError",
+    "GpuStatus",
     "ImageEmbedding",
     "ImageSpec",
     "InferenceError",
@@ -59,6 +71,7 @@ __all__ = [
     "InvalidInputError",
     "LateInteractionMultimodalEmbedding",
     "LateInteractionTextEmbedding",
+    "MiniCoilSpec",
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelSource",
@@ -68,6 +81,7 @@ __all__ = [
     "PoolingType",
     "ProviderError",
     "ProviderFallbackWarning",
+    "Quantization",
     "RerankResult",
     "SparseEmbedding",
     "SparseSpec",
@@ -79,5 +93,7 @@ __all__ = [
     "UnsafeModelPathError",
     "WorkerError",
     "__version__",
+    "gpu_status",
     "maxsim",
+    "tensorrt_providers",
 ]

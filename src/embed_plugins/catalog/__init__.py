@@ -23,16 +23,23 @@ _FAMILY_MODULES = {
     "image": ("embed_plugins.catalog.image", "IMAGE_MODELS"),
     "multimodal": ("embed_plugins.catalog.multimodal", "MULTIMODAL_MODELS"),
 }
+#: Models that serve several families, one spec per family (BGE-M3: dense, sparse, ColBERT
+#: and all three at once); each is listed under its own spec's family, after that
+#: family's other models.
+_MULTI_FAMILY = ("embed_plugins.catalog.bge_m3", "BGE_M3_MODELS")
 _CUSTOM: dict[tuple[str, str], ModelSpec] = {}
 _LOCK = threading.Lock()
 
 
 def _builtin(family: str) -> tuple[ModelSpec, ...]:
     where = _FAMILY_MODULES.get(family)
-    if where is None:
-        return ()
-    models: tuple[ModelSpec, ...] = getattr(importlib.import_module(where[0]), where[1])
-    return models
+    models: tuple[ModelSpec, ...] = (
+        getattr(importlib.import_module(where[0]), where[1]) if where is not None else ()
+    )
+    multi: tuple[ModelSpec, ...] = getattr(
+        importlib.import_module(_MULTI_FAMILY[0]), _MULTI_FAMILY[1]
+    )
+    return (*models, *(spec for spec in multi if spec.family == family))
 
 
 def _alias_entries(family: str) -> list[ModelSpec]:

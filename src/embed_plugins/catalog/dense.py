@@ -15,6 +15,8 @@ The entries are split over several modules (each under 400 lines) and
   EmbeddingGemma, Qwen3-Embedding;
 * ``catalog/dense_constella.py``: Qdrant's Constella query encoders and their Stella
   document tower;
+* ``catalog/dense_multitask.py``: jina-embeddings-v3 (task adapters chosen by ``task_id``);
+* ``catalog/dense_static.py``: model2vec static models (``kind="static"``, no ONNX graph);
 * ``catalog/dense_towers.py``: the text towers of the image models.
 
 Every one of those modules imports only ``catalog/spec.py`` and
@@ -58,6 +60,8 @@ from embed_plugins.catalog.dense_constella import CONSTELLA_MODELS
 from embed_plugins.catalog.dense_english import ENGLISH_MODELS
 from embed_plugins.catalog.dense_long_context import LONG_CONTEXT_MODELS
 from embed_plugins.catalog.dense_multilingual import MULTILINGUAL_MODELS
+from embed_plugins.catalog.dense_multitask import MULTITASK_MODELS
+from embed_plugins.catalog.dense_static import STATIC_MODELS
 from embed_plugins.catalog.dense_towers import TEXT_TOWERS
 from embed_plugins.catalog.spec import DenseSpec
 
@@ -157,6 +161,10 @@ _CORE_MODELS: tuple[DenseSpec, ...] = (
     #   2_Normalize), max_seq_length 256 (sentence_bert_config.json): files of the same copy.
     # - no prefixes; licence apache-2.0: model card; fastembed pooled_normalized_embedding.py agrees
     #   (mean + L2, "256 input tokens truncation").
+    # - int8_files: tomaarsen's "Add exported ONNX model 'model_qint8_avx512_vnni.onnx'" commits
+    #   (sentence-transformers' export_dynamic_quantized_onnx_model presets); a copy of the
+    #   repository's onnx/ lists model_qint8_arm64, model_qint8_avx512, model_qint8_avx512_vnni
+    #   and model_quint8_avx2 (.onnx, 23 MB each) beside model.onnx and model_O1..O4.
     DenseSpec(
         model="sentence-transformers/all-MiniLM-L6-v2",
         hf_repo="sentence-transformers/all-MiniLM-L6-v2",
@@ -169,6 +177,12 @@ _CORE_MODELS: tuple[DenseSpec, ...] = (
         license="apache-2.0",
         size_gb=0.09,
         description="all-MiniLM-L6-v2: 384-d, mean pooling, 256 tokens, no prefixes.",
+        int8_files={
+            "avx512_vnni": "onnx/model_qint8_avx512_vnni.onnx",
+            "avx512": "onnx/model_qint8_avx512.onnx",
+            "avx2": "onnx/model_quint8_avx2.onnx",
+            "arm64": "onnx/model_qint8_arm64.onnx",
+        },
         source=(
             "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2 (card, "
             "tree/main/onnx, "
@@ -298,7 +312,8 @@ _CORE_MODELS: tuple[DenseSpec, ...] = (
         sentence_transformers_files=True,
     ),
     # nomic-ai/nomic-embed-text-v1.5.
-    # - repo/file: official onnx/model.onnx, 548 MB (also model_quantized.onnx 138 MB), "Upload ONNX
+    # - repo/file: official onnx/model.onnx, 548 MB (also model_quantized.onnx 138 MB, int8_files
+    #   and the -Q entry), "Upload ONNX
     #   weights (#3)" by Xenova (listing
     #   https://huggingface.co/nomic-ai/nomic-embed-text-v1.5/tree/refs%2Fpr%2F11/onnx; PR
     #   https://huggingface.co/nomic-ai/nomic-embed-text-v1.5/discussions/3). fastembed: same repo
@@ -329,6 +344,7 @@ _CORE_MODELS: tuple[DenseSpec, ...] = (
         max_length=8192,
         license="apache-2.0",
         size_gb=0.548,
+        int8_files={"any": "onnx/model_quantized.onnx"},
         description=(
             "nomic-embed-text-v1.5: 768-d Matryoshka (to 64), 8192 tokens, "
             "search_query:/search_document:."
@@ -349,5 +365,7 @@ DENSE_MODELS: tuple[DenseSpec, ...] = (
     *LONG_CONTEXT_MODELS,
     *MULTILINGUAL_MODELS,
     *CONSTELLA_MODELS,
+    *MULTITASK_MODELS,
+    *STATIC_MODELS,
     *TEXT_TOWERS,
 )

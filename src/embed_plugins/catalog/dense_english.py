@@ -43,6 +43,7 @@ ENGLISH_MODELS: tuple[DenseSpec, ...] = (
         max_length=512,
         license="apache-2.0",
         size_gb=0.13,
+        int8_files={"any": "onnx/model_quantized.onnx"},  # the blob seen (see above)
         description=(
             "Snowflake arctic-embed-s: 384-d, CLS pooling, 512 tokens, query instruction."
         ),

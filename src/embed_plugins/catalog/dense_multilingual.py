@@ -163,6 +163,7 @@ MULTILINGUAL_MODELS: tuple[DenseSpec, ...] = (
         max_length=32768,
         license="apache-2.0",
         size_gb=2.38,
+        int8_files={"any": "onnx/model_quantized.onnx"},  # the -Q entry's graph
         description=(
             "Qwen3-Embedding-0.6B: 1024-d, 100+ languages, last-token pooling, 32768 tokens, "
             "web-search query instruction."

@@ -34,6 +34,15 @@ Where the conventions come from (read through the stored copies of the sources):
   "attention mask is always 1 in queries".  fastembed differs from the reference in two
   ways we do not copy: queries longer than 32 tokens are not truncated to 32, and
   documents are truncated at the tokenizer's limit (512) instead of ``doc_maxlen``.
+* Query expansion off (``query_expansion=False``, lightonai's LateOn / mLateOn):
+  PyLate ``pylate/models/colbert.py`` with ``do_query_expansion=False`` tokenises
+  queries without ``padding="max_length"`` (``tokenize``: padded to the longest
+  query of the batch only), forces ``attend_to_expansion_tokens`` off, and in
+  ``encode`` keeps the query vectors where ``attention_mask`` is 1 ("We only keep
+  the original tokens and prune padding tokens"; no skip-list for queries), then
+  L2-normalises them; documents are unchanged.  fastembed 0.9.1
+  ``fastembed/late_interaction/lateon.py`` does the same (``MIN_QUERY_LENGTH = None``,
+  ``keep = output.attention_mask == 1``).
 """
 
 from __future__ import annotations
@@ -69,6 +78,13 @@ class ColbertSpec(ModelSpec):
         attend_to_mask_tokens: Whether the padding ``[MASK]`` tokens get
             attention mask 1 (jina-colbert-v2) or 0 (ColBERTv2's default: they
             still produce vectors, but no other token attends to them).
+        query_expansion: ``True`` (ColBERT's query augmentation): queries are
+            padded to ``query_length`` with ``mask_token`` and every position gives
+            a vector.  ``False`` (PyLate's ``do_query_expansion=False``): queries
+            are only truncated at ``query_length``, padded to the longest query of
+            their batch with attention 0, and give one vector per real token
+            (``[CLS]``, marker, text, ``[SEP]``); ``mask_token`` is then unused and
+            ``attend_to_mask_tokens`` must stay ``False``.
         skiplist: Symbols whose token ids are dropped from document vectors
             (each symbol maps to the first id of its encoding without special
             tokens, as the reference does).  Queries keep every token.
@@ -86,6 +102,7 @@ class ColbertSpec(ModelSpec):
     mask_token: Token = "[MASK]"
     query_length: int = 32
     attend_to_mask_tokens: bool = False
+    query_expansion: bool = True
     skiplist: tuple[str, ...] = PUNCTUATION
     normalize: bool = True
     matryoshka_dims: tuple[int, ...] = ()
@@ -111,6 +128,13 @@ class ColbertSpec(ModelSpec):
         ):
             raise InvalidArgumentError(
                 f"max_length must be None or an int >= {doc_minimum}, got {self.max_length!r}"
+            )
+        if not isinstance(self.query_expansion, bool):
+            raise ArgumentTypeError(f"query_expansion must be a bool, got {self.query_expansion!r}")
+        if self.attend_to_mask_tokens and not self.query_expansion:
+            raise InvalidArgumentError(
+                "attend_to_mask_tokens=True needs query_expansion=True: without query "
+                "expansion there are no [MASK] tokens to attend to"
             )
         if isinstance(self.skiplist, str):
             raise ArgumentTypeError("skiplist must be a tuple of symbols, not one string")
@@ -230,15 +254,63 @@ LATE_INTERACTION_MODELS: tuple[ColbertSpec, ...] = (
             "for-embedding-and-reranking"
         ),
     ),
-    # Not here yet: lightonai/LateOn and lightonai/mLateOn (fastembed 0.9.1
-    # fastembed/late_interaction/lateon.py).  They were exported from PyLate with
-    # do_query_expansion=false: queries are padded only to the longest query of the batch
-    # and their padding vectors are dropped (MIN_QUERY_LENGTH = None; "padding reuses the
-    # mask token id, only the attention mask tells them apart"), which fastembed's test
-    # tests/test_lateon_pylate_reference.py checks against PyLate.  A ColbertSpec always
-    # pads queries to query_length and keeps every query vector, so they need a "no query
-    # expansion" option first (facts for then: markers 50368/50369 and "[MASK]", punctuation
-    # skip-list, 300-token documents for LateOn; 256000/256001 and "<mask>", an empty
-    # skip-list, 8192-token documents for mLateOn; dim 128; tokenizer_config's
-    # model_max_length already excludes the marker).
+    # lightonai/LateOn.
+    # - repo/file/size/licence/dim: fastembed 0.9.1 fastembed/late_interaction/lateon.py
+    #   (supported_lateon_models: hf "lightonai/LateOn", model_file "model.onnx", 0.616 GB,
+    #   "apache-2.0", dim 128, "English, 300 input tokens truncation").
+    # - markers 50368 / 50369 and "[MASK]", punctuation skip-list (inherited from fastembed's
+    #   Colbert): lateon.py LateOn.QUERY/DOCUMENT_MARKER_TOKEN_ID, MASK_TOKEN.
+    # - Query expansion off: "exported with `do_query_expansion=false`" (MIN_QUERY_LENGTH =
+    #   None): queries keep only their real tokens (see query_expansion above).
+    # - Lengths: "PyLate writes `model_max_length` with the [Q]/[D] marker already taken off"
+    #   (RESERVED_MARKER_TOKENS = 0), so fastembed cuts documents and queries at
+    #   model_max_length and then inserts the marker: 300 tokens in all, as written here.
+    #   PyLate cuts queries at the checkpoint's own query_length (its config was not read).
+    ColbertSpec(
+        model="lightonai/LateOn",
+        hf_repo="lightonai/LateOn",
+        model_file="model.onnx",
+        dim=128,
+        query_marker=50368,
+        document_marker=50369,
+        mask_token="[MASK]",
+        query_length=300,
+        query_expansion=False,
+        max_length=300,
+        license="apache-2.0",
+        size_gb=0.616,
+        description=(
+            "LateOn: English ColBERT, 128-d per token, no query expansion (queries keep "
+            "their own tokens only), 300-token documents, punctuation skipped."
+        ),
+        source="qdrant/fastembed 0.9.1 fastembed/late_interaction/lateon.py; "
+        "lightonai/PyLate pylate/models/colbert.py (do_query_expansion)",
+    ),
+    # lightonai/mLateOn.
+    # - repo/file/size/licence/dim: fastembed 0.9.1 lateon.py (supported_mlateon_models: hf
+    #   "lightonai/mLateOn", model_file "model.onnx", 1.25 GB, "apache-2.0", dim 128,
+    #   "Multilingual and code, 8192 input tokens truncation").
+    # - markers 256000 / 256001, "<mask>"; "trained with an empty skiplist, punctuation is a
+    #   part of a document": lateon.py MLateOn.  Query expansion off and lengths as LateOn.
+    ColbertSpec(
+        model="lightonai/mLateOn",
+        hf_repo="lightonai/mLateOn",
+        model_file="model.onnx",
+        dim=128,
+        query_marker=256000,
+        document_marker=256001,
+        mask_token="<mask>",
+        query_length=8192,
+        query_expansion=False,
+        skiplist=(),
+        max_length=8192,
+        license="apache-2.0",
+        size_gb=1.25,
+        description=(
+            "mLateOn: multilingual and code ColBERT, 128-d per token, no query expansion, "
+            "8192-token documents, punctuation kept."
+        ),
+        source="qdrant/fastembed 0.9.1 fastembed/late_interaction/lateon.py; "
+        "lightonai/PyLate pylate/models/colbert.py (do_query_expansion)",
+    ),
 )

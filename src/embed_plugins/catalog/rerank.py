@@ -103,6 +103,8 @@ RERANK_MODELS: tuple[CrossEncoderSpec, ...] = (
         license="apache-2.0",
         size_gb=0.091,
         description="MS MARCO MiniLM-L-6-v2 cross-encoder (English, 512 tokens), default model.",
+        # Listing tree/fec3517/onnx: model_quantized.onnx 23.1 MB beside model.onnx.
+        int8_files={"any": "onnx/model_quantized.onnx"},
         source=(
             "https://huggingface.co/Xenova/ms-marco-MiniLM-L-6-v2 (tree/main/onnx, commits); "
             "https://huggingface.co/cross-encoder/ms-marco-MiniLM-L-6-v2 (card); " + _FASTEMBED
@@ -124,6 +126,8 @@ RERANK_MODELS: tuple[CrossEncoderSpec, ...] = (
         license="apache-2.0",
         size_gb=0.134,
         description="MS MARCO MiniLM-L-12-v2 cross-encoder (English, 512 tokens).",
+        # Same listing: model_quantized.onnx 34.2 MB beside model.onnx.
+        int8_files={"any": "onnx/model_quantized.onnx"},
         source=(
             "https://huggingface.co/Xenova/ms-marco-MiniLM-L-12-v2 (tree/main/onnx); "
             "https://huggingface.co/cross-encoder/ms-marco-MiniLM-L-12-v2 (card); " + _FASTEMBED
@@ -248,6 +252,7 @@ RERANK_MODELS: tuple[CrossEncoderSpec, ...] = (
         license="apache-2.0",
         size_gb=2.27,
         description="BGE reranker v2 m3 (multilingual, XLM-R from BGE-M3, 512 tokens).",
+        int8_files={"any": "onnx/model_int8.onnx"},  # the -int8 entry's graph
         source=(
             "https://huggingface.co/BAAI/bge-reranker-v2-m3 (card); "
             "https://huggingface.co/onnx-community/bge-reranker-v2-m3-ONNX; " + _FASTEMBED

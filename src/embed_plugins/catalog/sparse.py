@@ -13,7 +13,10 @@ Three kinds of sparse model share one public class
   attention; the [CLS] row of it weights the words, hashed like BM25.
 
 The BM25 and BM42 vectors carry no IDF: they are meant for a Qdrant sparse
-index with ``modifier=idf`` (``requires_idf=True`` says so).
+index with ``modifier=idf`` (``requires_idf=True`` says so).  Inference-free
+SPLADE (a ``SpladeSpec`` with ``query_idf_file``) and miniCOIL
+(:class:`MiniCoilSpec`) are in :mod:`.sparse_neural`, appended to
+:data:`SPARSE_MODELS`.
 
 Sources for the entries are cited above each one.  "fastembed" means
 qdrant/fastembed 0.9.1 (the version installed in the development venv):
@@ -25,13 +28,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..errors import InvalidArgumentError
 from ..families.bm25_options import Stemmer, check_stemmer, stopword_set
-from .spec import ModelSpec
+from .spec import ModelSpec, relative_file_parts
 
-__all__ = ["SPARSE_MODELS", "Bm25Spec", "Bm42Spec", "SparseSpec", "SpladeSpec"]
+__all__ = ["SPARSE_MODELS", "Bm25Spec", "Bm42Spec", "MiniCoilSpec", "SparseSpec", "SpladeSpec"]
+
+#: ``log1p_relu``: SPLADE's log(1 + relu(x)); ``log1p_log1p_relu``: log(1 + log(1 + relu(x))),
+#: OpenSearch's v3 sparse models (families/if_splade.py cites the card).
+SPLADE_ACTIVATIONS = ("log1p_relu", "log1p_log1p_relu")
 
 #: Languages BM25 and BM42 can stem and filter stopwords for (see ``families/bm25.py``).
 _BM25_LANGUAGES = (
@@ -39,6 +46,20 @@ _BM25_LANGUAGES = (
     "hungarian", "italian", "norwegian", "portuguese", "romanian", "russian", "spanish",
     "swedish", "tamil", "turkish",
 )  # fmt: skip
+
+
+def _number(value: object) -> TypeGuard[float]:
+    return not isinstance(value, bool) and isinstance(value, (int, float))
+
+
+def _check_tf_parameters(where: str, k: object, b: object, avg_len: object) -> None:
+    """BM25's term-frequency parameters (BM25 and miniCOIL), with fastembed's bounds."""
+    if not (_number(k) and math.isfinite(k) and k >= 0):
+        raise InvalidArgumentError(f"{where}: k must be a finite number >= 0, got {k!r}")
+    if not (_number(b) and 0 <= b <= 1):
+        raise InvalidArgumentError(f"{where}: b must be a number in [0, 1], got {b!r}")
+    if not (_number(avg_len) and math.isfinite(avg_len) and avg_len > 0):
+        raise InvalidArgumentError(f"{where}: avg_len must be a finite number > 0, got {avg_len!r}")
 
 
 def _check_language(language: object, where: str) -> None:
@@ -87,13 +108,40 @@ class SpladeSpec(SparseSpec):
     Attributes:
         output_name: ONNX output holding ``logits`` ``[batch, seq, vocab]``;
             ``None`` means the graph's first output (what fastembed reads).
+        activation: One of :data:`SPLADE_ACTIVATIONS`, applied to the max over tokens.
+        drop_special_tokens: Zero the special tokens' columns of document vectors
+            (and leave them out of IDF queries), as OpenSearch's models do.
+        query_idf_file: Inference-free SPLADE: a JSON ``{token: weight}`` file of the
+            folder; queries then skip the model and weight each distinct token of
+            the query by it (``families/if_splade.py``).  Added to ``additional_files``.
     """
 
     output_name: str | None = None
+    activation: str = "log1p_relu"
+    drop_special_tokens: bool = False
+    query_idf_file: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.activation not in SPLADE_ACTIVATIONS:
+            raise InvalidArgumentError(
+                f"SPLADE model {self.model!r}: activation must be one of {SPLADE_ACTIVATIONS}, "
+                f"got {self.activation!r}"
+            )
+        _add_files(self, (self.query_idf_file,), "query_idf_file")
 
     @property
     def kind(self) -> str:
         return "splade"
+
+
+def _add_files(spec: ModelSpec, names: tuple[str | None, ...], field: str) -> None:
+    """Append the files a spec field names to its ``additional_files`` (fetched with it)."""
+    for name in names:
+        if name is not None:
+            relative_file_parts(name, f"{spec.model}: {field}")
+            if name not in spec.additional_files:
+                object.__setattr__(spec, "additional_files", (*spec.additional_files, name))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,26 +198,7 @@ class Bm25Spec(SparseSpec):
         # In-process use needs no pickling (as in fastembed); parallel=N checks it then.
         check_stemmer(self.stemmer, where, picklable=False)
         object.__setattr__(self, "stopwords", stopword_set(self.stopwords, where))
-        if (
-            isinstance(self.k, bool)
-            or not isinstance(self.k, (int, float))
-            or not (math.isfinite(self.k) and self.k >= 0)
-        ):
-            raise InvalidArgumentError(f"{where}: k must be a finite number >= 0, got {self.k!r}")
-        if (
-            isinstance(self.b, bool)
-            or not isinstance(self.b, (int, float))
-            or not (0 <= self.b <= 1)
-        ):
-            raise InvalidArgumentError(f"{where}: b must be a number in [0, 1], got {self.b!r}")
-        if (
-            isinstance(self.avg_len, bool)
-            or not isinstance(self.avg_len, (int, float))
-            or not (math.isfinite(self.avg_len) and self.avg_len > 0)
-        ):
-            raise InvalidArgumentError(
-                f"{where}: avg_len must be a finite number > 0, got {self.avg_len!r}"
-            )
+        _check_tf_parameters(where, self.k, self.b, self.avg_len)
         if (
             isinstance(self.token_max_length, bool)
             or not isinstance(self.token_max_length, int)
@@ -301,3 +330,9 @@ SPARSE_MODELS: tuple[SparseSpec, ...] = (
         ),
     ),
 )
+
+# The learned sparse models with their own rules (inference-free SPLADE, miniCOIL) live in
+# catalog/sparse_neural.py, which builds on the classes above: imported here, after them.
+from .sparse_neural import NEURAL_SPARSE_MODELS, MiniCoilSpec  # noqa: E402
+
+SPARSE_MODELS = (*SPARSE_MODELS, *NEURAL_SPARSE_MODELS)

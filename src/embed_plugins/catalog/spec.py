@@ -12,6 +12,8 @@ at construction time rather than a silently ignored key.
 from __future__ import annotations
 
 import dataclasses
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Literal
@@ -34,6 +36,10 @@ SENTENCE_TRANSFORMERS_FILES: tuple[str, ...] = (
     "sentence_bert_config.json",
     "1_Pooling/config.json",
 )
+
+
+#: CPU kinds a published int8 graph can be for (``any``: every CPU).
+INT8_KINDS: tuple[str, ...] = ("any", "avx512_vnni", "avx512", "avx2", "arm64")
 
 
 def check_positive_int(value: object, name: str) -> None:
@@ -90,6 +96,10 @@ class ModelSpec:
             accepts.  ``list_supported_models`` lists each alias as its own entry
             (fastembed does the same); loading an alias gives this spec, under
             ``model``.  Custom models are found by ``model`` only.
+        int8_files: int8 graphs the same repository publishes, which
+            ``quantize="int8"`` fetches instead of quantising ``model_file``: under
+            ``"any"``, or per CPU kind (``avx512_vnni``, ``avx512``, ``avx2``,
+            ``arm64``), as sentence-transformers' ``onnx/model_qint8_<kind>.onnx``.
     """
 
     model: str
@@ -102,9 +112,16 @@ class ModelSpec:
     description: str = ""
     source: str = ""
     aliases: tuple[str, ...] = ()
+    int8_files: Mapping[str, str] = field(default_factory=dict, hash=False)  # stays hashable
 
     def __post_init__(self) -> None:
         relative_file_parts(self.model_file, f"{self.model}: model_file")
+        for kind, name in self.int8_files.items():
+            if kind not in INT8_KINDS:
+                raise InvalidArgumentError(
+                    f"{self.model}: int8_files key {kind!r} is not one of {INT8_KINDS}"
+                )
+            relative_file_parts(name, f"{self.model}: int8_files entry")
         if isinstance(self.aliases, str) or not all(
             isinstance(alias, str) and alias for alias in self.aliases
         ):
@@ -145,6 +162,28 @@ class ModelSpec:
         return out
 
 
+DenseKind = Literal["onnx", "static"]
+DENSE_KINDS: tuple[str, ...] = ("onnx", "static")
+
+
+def check_tasks(model: str, tasks: object) -> dict[str, int]:
+    """A multitask spec's ``tasks`` as a fresh dict: names to distinct non-negative ids."""
+    if not isinstance(tasks, Mapping):
+        raise ArgumentTypeError(f"{model}: tasks must be a mapping of task name to id")
+    out: dict[str, int] = {}
+    for name, number in tasks.items():
+        if not isinstance(name, str) or not name:
+            raise ArgumentTypeError(f"{model}: task names must be non-empty str, got {name!r}")
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise ArgumentTypeError(
+                f"{model}: task {name!r} needs a non-negative int id, got {number!r}"
+            )
+        out[name] = int(number)
+    if len(set(out.values())) != len(out):
+        raise InvalidArgumentError(f"{model}: two tasks share an id in {out}")
+    return out
+
+
 @dataclass(frozen=True, kw_only=True)
 class DenseSpec(ModelSpec):
     """A dense text embedding: one float32 vector per text.
@@ -166,6 +205,14 @@ class DenseSpec(ModelSpec):
             files (fetched with the model; they document pooling and max length).
         pad_to_max_length: Pad every text to ``max_length`` tokens, as models trained
             that way need (SigLIP's text tower reads its last position).
+        kind: ``"onnx"`` (a transformer graph, the default) or ``"static"``: a model2vec
+            static model, ``model_file`` a safetensors token table whose rows are averaged
+            (:mod:`embed_plugins.families.static`; pooling does not apply).
+        tasks: A multitask model's task names and the ids its graph's ``task_id`` input
+            takes (jina-embeddings-v3's LoRA adapters); empty for other models.
+        default_task / query_task / passage_task: The task ``embed`` /
+            ``query_embed`` / ``passage_embed`` run with (names in ``tasks``; the last two
+            default to ``default_task``).  ``embed(task_id=...)`` picks another.
     """
 
     dim: int
@@ -178,6 +225,11 @@ class DenseSpec(ModelSpec):
     matryoshka_layer_norm: bool = False
     sentence_transformers_files: bool = field(default=False)
     pad_to_max_length: bool = False
+    kind: DenseKind = "onnx"
+    tasks: Mapping[str, int] = field(default_factory=dict, hash=False)  # specs stay hashable
+    default_task: str | None = None
+    query_task: str | None = None
+    passage_task: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -185,6 +237,40 @@ class DenseSpec(ModelSpec):
             raise InvalidArgumentError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.dim <= 0:
             raise InvalidArgumentError(f"dim must be positive, got {self.dim}")
+        if self.kind not in DENSE_KINDS:
+            raise InvalidArgumentError(f"kind must be one of {DENSE_KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "tasks", check_tasks(self.model, self.tasks))
+        if self.tasks and self.default_task is None:
+            raise InvalidArgumentError(
+                f"{self.model}: a multitask spec needs default_task (one of {list(self.tasks)})"
+            )
+        for name in ("default_task", "query_task", "passage_task"):
+            value = getattr(self, name)
+            if value is not None and value not in self.tasks:
+                raise InvalidArgumentError(
+                    f"{self.model}: {name}={value!r} is not one of its tasks "
+                    f"{list(self.tasks) or '(none: the spec has no tasks)'}"
+                )
+
+    def task_number(self, task: object) -> int:
+        """The ``task_id`` the graph takes for ``task``: one of :attr:`tasks`' names or ids.
+
+        Raises ``ValueError`` for a task the model does not have and ``TypeError`` for
+        anything but a name or an integer (numpy's and fastembed's ``Task`` enum included;
+        ``bool`` is not a task id).
+        """
+        if isinstance(task, str):
+            if task in self.tasks:
+                return self.tasks[task]
+        elif not isinstance(task, bool) and hasattr(type(task), "__index__"):
+            if operator.index(task) in self.tasks.values():  # type: ignore[arg-type]
+                return operator.index(task)  # type: ignore[arg-type]
+        else:
+            raise ArgumentTypeError(
+                f"task_id must be a task name or id of {self.model!r}, got {type(task).__name__}"
+            )
+        choices = ", ".join(f"{n!r} ({i})" for n, i in self.tasks.items())
+        raise InvalidArgumentError(f"{self.model!r} has no task {task!r}; its tasks: {choices}")
 
     @property
     def family(self) -> str:
@@ -192,7 +278,7 @@ class DenseSpec(ModelSpec):
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()
-        out["tasks"] = {}  # fastembed's key: multitask models name their task ids here
+        out["tasks"] = dict(self.tasks)  # fastembed's key: task name -> task_id
         return out
 
     def files(self) -> tuple[str, ...]:

@@ -24,6 +24,19 @@ T = TypeVar("T")
 #: memory flat at ~275 MB, where 16,384 needed 200 MB for one attention tensor.
 DEFAULT_TOKEN_BUDGET = 1_024
 
+#: The same default for a session on a GPU (CUDA / TensorRT), where a call costs a fixed
+#: launch overhead and larger batches keep the device busy: 16,384 padded tokens (32 rows of
+#: 512, 64 of 256).  NOT MEASURED YET: chosen as the size sentence-transformers runs at
+#: (batch 32 x 512); benchmarks/gpu_check.py times it against 4,096 and 65,536.
+GPU_TOKEN_BUDGET = 16_384
+
+
+def device_token_budget(token_budget: int, on_gpu: bool) -> int:
+    """A family's token budget for its device: on a GPU the CPU default becomes
+    :data:`GPU_TOKEN_BUDGET`; a budget a family chose itself (SPLADE's, sized by the
+    vocabulary-wide output it copies back) is kept."""
+    return GPU_TOKEN_BUDGET if on_gpu and token_budget == DEFAULT_TOKEN_BUDGET else token_budget
+
 
 def plan_batches(
     lengths: Sequence[int] | npt.NDArray[np.int64],

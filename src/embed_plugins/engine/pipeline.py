@@ -21,16 +21,26 @@ import numpy as np
 from tokenizers import Encoding
 
 from ..catalog.spec import ModelSpec
-from .batching import DEFAULT_TOKEN_BUDGET, plan_batches
+from .batching import DEFAULT_TOKEN_BUDGET, device_token_budget, plan_batches
 from .graph_facts import check_text_graph
-from .session import GraphIO, SessionConfig, create_session, run_session
+from .session import GraphIO, SessionConfig, create_session, run_session, runs_on_gpu
 
 In = TypeVar("In", contravariant=True)
 Out = TypeVar("Out", covariant=True)
 R = TypeVar("R")
 
-#: What an input is for: ``query_embed``, ``passage_embed`` or plain ``embed``.
-Task = Literal["query", "passage", "document"]
+
+@dataclass(frozen=True)
+class TaskAdapter:
+    """``embed(task_id=...)`` on a multitask model: a plain ``embed`` (no prefix) run with
+    the graph's task adapter ``task_id`` (checked against the spec by the caller)."""
+
+    task_id: int
+
+
+#: What an input is for: ``query_embed``, ``passage_embed`` or plain ``embed``, or a plain
+#: ``embed`` with a chosen task adapter.  Pickled to workers with each chunk.
+Task = Literal["query", "passage", "document"] | TaskAdapter
 
 
 class Pipeline(Protocol[In, Out]):
@@ -93,7 +103,7 @@ class OnnxTextPipeline(Generic[R]):
         )
         self.io = GraphIO.of(self.session)
         self.output_names = [self.io.pick_output(n, model_name) for n in output_names]
-        self.token_budget = token_budget
+        self.token_budget = device_token_budget(token_budget, runs_on_gpu(self.session))
 
     # -- family hooks ------------------------------------------------------
     def longest_row(self) -> int:

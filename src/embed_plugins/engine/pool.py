@@ -4,20 +4,16 @@ Each worker (:mod:`.worker`) builds the pipeline once and runs pre-processing,
 inference and post-processing for whole chunks of inputs, sending back only
 final results.  The parent:
 
-* cuts each call's input stream into windows, sorts each window by size and cuts
-  it into chunks of similar size (so workers pad little);
+* cuts each call's input into windows and cost-balanced chunks (:mod:`.chunks`);
 * keeps at most two chunks per worker in flight, over all calls together
   (back-pressure: a call's input is read only as fast as its results are consumed);
 * serves any number of concurrent calls (threads, async tasks): every chunk is
   tagged with its call, and results go back to that call, in its input order;
-* waits on the result pipes *and* the process sentinels, with one thread at a
-  time reading (the others wait on a condition), so a death is noticed at once;
-* treats a worker that died before it started a chunk (killed while idle) as
-  replaceable: a fresh worker takes its chunks and the call goes on;
+* waits on result pipes and process sentinels (one reading thread at a time), so a
+  death is noticed at once; a worker that died before starting a chunk is replaced;
 * reports a worker that died *while running* a chunk with a :class:`WorkerError`
   naming it, the signal and the inputs it held, to the call that chunk belongs to;
-* declares a worker that has held work without a word for longer than the hang
-  deadline hung: it is killed, replaced, and the call is told;
+* kills and replaces a worker silent past the hang deadline, and tells the call;
 * re-raises a worker's exception with its original type, message and the worker's
   traceback text, to the call whose input raised it (the pool stays usable).
 """
@@ -26,31 +22,30 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import pickle
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
 
 from ..errors import InferenceError, InvalidInputError, WorkerError
-from .batching import validated_windows
+from .chunks import Call, Chunk, Validator, Window, cut_windows
 from .main_guard import refuse_while_bootstrapping, start_failure
 from .pipeline import PipelineRecipe, Task
 from .session import default_threads
 from .worker import (
     ACK,
     ERROR,
+    HANG_TIMEOUT_ENV,
     NO_CHUNK,
     OK,
     READY,
     RemoteTraceback,
     Worker,
     describe_exit,
+    hang_timeout_from_env,
+    start_worker,
     unpack_error,
-    worker_main,
 )
 
 __all__ = ["RemoteTraceback", "WorkerPool", "describe_exit"]
@@ -59,52 +54,6 @@ __all__ = ["RemoteTraceback", "WorkerPool", "describe_exit"]
 _POLL_S = 0.25
 #: Chunks each worker may hold (one running, one queued) before callers wait.
 _IN_FLIGHT_PER_WORKER = 2
-#: Default hang deadline (seconds without a word from a worker holding work); the
-#: environment variable overrides it.  A chunk expected to take longer (from the
-#: pool's measured seconds per unit of ``size_hint``) gets ten times that instead.
-DEFAULT_HANG_TIMEOUT_S = 120.0
-HANG_TIMEOUT_ENV = "EMBED_PLUGINS_WORKER_TIMEOUT"
-
-Validator = Callable[[Any, int], Any]
-
-
-@dataclass(eq=False)
-class _Window:
-    offset: int
-    results: list[Any]
-    pending: int
-
-
-@dataclass(eq=False)
-class _Call:
-    batch_size: int
-    task: Task
-    todo: deque[_Chunk] = field(default_factory=deque)
-    alive: deque[_Window] = field(default_factory=deque)
-    error: BaseException | None = None
-    closed: bool = False
-
-
-@dataclass(eq=False)
-class _Chunk:
-    call: _Call
-    window: _Window
-    positions: list[int]
-    items: list[Any]
-    cost: int
-
-    def span(self) -> str:
-        first = self.window.offset + min(self.positions)
-        last = self.window.offset + max(self.positions)
-        return f"inputs {first}-{last}" if last > first else f"input {first}"
-
-
-def hang_timeout_from_env() -> float:
-    value = os.environ.get(HANG_TIMEOUT_ENV, "")
-    try:
-        return float(value) if value.strip() else DEFAULT_HANG_TIMEOUT_S
-    except ValueError:
-        raise ValueError(f"{HANG_TIMEOUT_ENV} must be a number of seconds, got {value!r}") from None
 
 
 class WorkerPool:
@@ -137,7 +86,7 @@ class WorkerPool:
         self._workers: list[Worker] = []
         self._started: dict[int, float] = {}  # chunk id -> when a worker acknowledged it
         self._next_id = 0
-        self._active: list[_Call] = []  # calls iterating now, in arrival order
+        self._active: list[Call] = []  # calls iterating now, in arrival order
         self._turn = 0  # round-robin position among calls with chunks to send
         self._reading = False  # one thread at a time reads the pipes
         self._broken: str | None = None
@@ -151,23 +100,7 @@ class WorkerPool:
             raise
 
     def _start(self, index: int) -> Worker:
-        tasks = self._ctx.Queue()
-        reader, writer = self._ctx.Pipe(duplex=False)
-        name = f"embed_plugins worker {index}"
-        recipe = self._recipe.with_session(self._recipe.session.for_worker(index))
-        process = self._ctx.Process(
-            target=worker_main, args=(recipe, tasks, writer, name), name=name, daemon=True
-        )
-        process.start()
-        writer.close()
-        return Worker(
-            index=index,
-            name=f"{name} (pid {process.pid})",
-            process=process,
-            tasks=tasks,
-            results=reader,
-            last_heard=time.monotonic(),
-        )
+        return start_worker(self._ctx, self._recipe, index)
 
     @property
     def healthy(self) -> bool:
@@ -186,11 +119,15 @@ class WorkerPool:
         task: Task,
         validate: Validator,
         size_hint: Callable[[Any], int] = len,
+        on_done: Callable[[int], None] | None = None,
     ) -> Iterator[Any]:
-        """Results in input order; chunks of at most ``batch_size`` items go to the workers."""
-        call = _Call(batch_size=batch_size, task=task)
+        """Results in input order; chunks of at most ``batch_size`` items go to the workers.
+
+        ``on_done(n)`` is called in the caller's thread as chunks of ``n`` items come back.
+        """
+        call = Call(batch_size=batch_size, task=task)
         max_in_flight = _IN_FLIGHT_PER_WORKER * self.size
-        windows = self._windows(
+        windows = cut_windows(
             items, call, batch_size * max_in_flight, self._chunks_per_window, validate, size_hint
         )
         with self._cond:
@@ -198,7 +135,7 @@ class WorkerPool:
             self._active.append(call)
             self._replace_dead_idle_workers()
         try:
-            yield from self._serve(call, windows)
+            yield from self._serve(call, windows, on_done)
         finally:
             with self._cond:
                 self._active.remove(call)
@@ -206,8 +143,14 @@ class WorkerPool:
                 call.todo.clear()
                 call.error = None  # no cycle through the raised exception's traceback
 
-    def _serve(self, call: _Call, windows: Iterator[tuple[_Window, list[_Chunk]]]) -> Iterator[Any]:
+    def _serve(
+        self,
+        call: Call,
+        windows: Iterator[tuple[Window, list[Chunk]]],
+        on_done: Callable[[int], None] | None = None,
+    ) -> Iterator[Any]:
         exhausted = False
+        reported = 0
         while True:
             # Read ahead outside the lock (the input may be slow): at most two windows alive.
             if not exhausted and not call.todo and len(call.alive) < 2:
@@ -229,6 +172,9 @@ class WorkerPool:
                     finished.append(call.alive.popleft())
                 done = exhausted and not call.alive
                 can_read = not exhausted and not call.todo and len(call.alive) < 2
+                newly_done, reported = call.done - reported, call.done
+            if on_done is not None and newly_done:
+                on_done(newly_done)
             for window in finished:
                 yield from window.results
                 window.results = []
@@ -258,14 +204,9 @@ class WorkerPool:
             chunk_id = self._next_id
             self._next_id += 1
             try:
-                message = pickle.dumps(
-                    (chunk_id, chunk.items, call.batch_size, call.task), pickle.HIGHEST_PROTOCOL
-                )
-            except Exception as exc:
-                call.error = InvalidInputError(
-                    f"{chunk.span()} cannot be sent to a worker process "
-                    f"({type(exc).__name__}: {exc}); pass paths or bytes instead"
-                )
+                message = chunk.message(chunk_id)
+            except InvalidInputError as exc:
+                call.error = exc
                 continue
             if not worker.chunks:
                 worker.last_heard = time.monotonic()  # its deadline starts now
@@ -358,6 +299,7 @@ class WorkerPool:
                 for pos, result in zip(chunk.positions, payload, strict=True):
                     chunk.window.results[pos] = result
                 chunk.window.pending -= 1
+                call.done += len(chunk.positions)
         elif kind == ERROR and not chunk.call.closed and chunk.call.error is None:
             error = unpack_error(payload, worker.name)
             if isinstance(error, InferenceError):  # chunk positions -> the call's input numbers
@@ -419,49 +361,6 @@ class WorkerPool:
         for worker in list(self._workers):
             if not worker.chunks and not worker.process.is_alive() and worker.ready:
                 self._replace(worker, describe_exit(worker.process))
-
-    @staticmethod
-    def _windows(
-        items: Iterable[Any],
-        call: _Call,
-        window_items: int,
-        chunks_per_window: Callable[[], int],
-        validate: Validator,
-        size_hint: Callable[[Any], int],
-    ) -> Iterator[tuple[_Window, list[_Chunk]]]:
-        """Validated windows, each cut into chunks of similar-size items and similar cost.
-
-        Items are sorted by ``size_hint`` and cut into about ``chunks_per_window()``
-        chunks of equal total size (at most ``batch_size`` items each), so even a
-        small input keeps every worker busy (fewer, larger chunks when other calls
-        keep them busy too); the costliest chunks come first, so no
-        worker is left finishing one big chunk alone at the end of a window.
-        """
-        offset = 0
-        for checked in validated_windows(items, window_items, validate):
-            sizes = [max(1, size_hint(item)) for item in checked]
-            order = sorted(range(len(checked)), key=sizes.__getitem__)
-            target = sum(sizes) / chunks_per_window()
-            window = _Window(offset=offset, results=[None] * len(checked), pending=0)
-            chunks: list[_Chunk] = []
-            positions: list[int] = []
-            cost = 0
-            for i in order:
-                positions.append(i)
-                cost += sizes[i]
-                if cost >= target or len(positions) == call.batch_size:
-                    chunks.append(
-                        _Chunk(call, window, positions, [checked[j] for j in positions], cost)
-                    )
-                    positions, cost = [], 0
-            if positions:
-                chunks.append(
-                    _Chunk(call, window, positions, [checked[j] for j in positions], cost)
-                )
-            chunks.reverse()
-            window.pending = len(chunks)
-            offset += len(checked)
-            yield window, chunks
 
     def _fail(self, reason: str) -> None:
         self._broken = reason

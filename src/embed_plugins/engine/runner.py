@@ -18,6 +18,8 @@ from ..errors import ArgumentTypeError, InferenceError, InputTypeError, InvalidA
 from .batching import validated_windows
 from .pipeline import Pipeline, PipelineRecipe, Task
 from .pool import WorkerPool
+from .progress import Progress
+from .quantize import prebuild
 from .session import default_threads
 
 Out = TypeVar("Out")
@@ -98,21 +100,28 @@ class ModelRunner(Generic[Out]):
         validate: Validator = check_text,
         parallel: int | None = None,
         size_hint: Callable[[Any], int] = len,
+        progress: Progress | None = None,
     ) -> Iterator[Out]:
         """Results in input order; a generator, so nothing runs until iterated.
 
         ``parallel=None`` runs in this process; ``parallel=N`` on the model's
         worker pool of N processes (``0``: one per core), started on first use
-        and reused by later calls.
+        and reused by later calls.  ``progress`` advances as ONNX batches finish
+        (in-process) or as chunks come back from workers.
         """
         check_batch_size(batch_size)
         n_workers = None if parallel is None else check_parallel(parallel)
         one = isinstance(items, (list, tuple)) and len(items) <= 1
+        results: Iterator[Out]
         if n_workers is None or (one and self._pipeline is not None):
             # One item gains nothing from a worker and would pay a round trip for it (unless
             # this process has no model loaded: lazy_load with workers loads none here).
-            return self._run_local(items, batch_size, task, validate)
-        return self._run_pool(n_workers, items, batch_size, task, validate, size_hint)
+            results = self._run_local(items, batch_size, task, validate, progress)
+        else:
+            results = self._run_pool(
+                n_workers, items, batch_size, task, validate, size_hint, progress
+            )
+        return results if progress is None else progress.track(results)
 
     def _run_pool(
         self,
@@ -122,9 +131,11 @@ class ModelRunner(Generic[Out]):
         task: Task,
         validate: Validator,
         size_hint: Callable[[Any], int],
+        progress: Progress | None,
     ) -> Iterator[Out]:
         # The pool is fetched (and started, or replaced) only when iteration begins.
-        yield from self.pool(n_workers).run(items, batch_size, task, validate, size_hint)
+        on_done = None if progress is None else progress.advance
+        yield from self.pool(n_workers).run(items, batch_size, task, validate, size_hint, on_done)
 
     def pool(self, n_workers: int) -> WorkerPool:
         """The model's worker pool with ``n_workers`` workers (a broken one is replaced)."""
@@ -140,6 +151,7 @@ class ModelRunner(Generic[Out]):
                 pool = None
             if pool is None:
                 check_sendable(self.recipe, n_workers)
+                prebuild(self.recipe)  # an int8 graph: built here once, loaded by the workers
                 pool = WorkerPool(self.recipe, n_workers)
                 self._pool = pool
                 if self._finalizer is not None:
@@ -148,13 +160,22 @@ class ModelRunner(Generic[Out]):
             return pool
 
     def _run_local(
-        self, items: Iterable[Any], batch_size: int, task: Task, validate: Validator
+        self,
+        items: Iterable[Any],
+        batch_size: int,
+        task: Task,
+        validate: Validator,
+        progress: Progress | None = None,
     ) -> Iterator[Out]:
         pipeline = self.pipeline()
         offset = 0
         for window in validated_windows(items, max(4 * batch_size, 2048), validate):
             try:
-                results = pipeline.process(window, batch_size, task)
+                if progress is None:
+                    results = pipeline.process(window, batch_size, task)
+                else:
+                    with progress.window(len(window)):
+                        results = pipeline.process(window, batch_size, task)
             except InferenceError as exc:  # its indices count from the window's start
                 raise exc.relocated(range(offset, offset + len(window))) from exc.__cause__
             offset += len(window)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,20 +23,28 @@ from ..errors import (
     InferenceError,
     InvalidArgumentError,
     ModelLoadError,
-    ProviderError,
 )
+from .progress import rows_done
+from .providers import (
+    CPU,
+    NVIDIA,
+    Provider,
+    ProviderFallbackWarning,
+    as_ort,
+    check_active,
+    device_providers,
+    prepare_provider_folders,
+    provider_name,
+    usable_providers,
+    with_device,
+)
+from .quantize import Quantization, quantized_model_path
 
-#: A provider as onnxruntime accepts it: a name, or ``(name, options)``.
-Provider = str | tuple[str, Mapping[str, Any]]
+__all__ = ["Provider", "ProviderFallbackWarning", "provider_name", "with_device"]
 
-_DEVICE_PROVIDERS = {
-    "cpu": "CPUExecutionProvider",
-    "cuda": "CUDAExecutionProvider",
-    "tensorrt": "TensorrtExecutionProvider",
-    "coreml": "CoreMLExecutionProvider",
-    "directml": "DmlExecutionProvider",
-    "openvino": "OpenVINOExecutionProvider",
-}
+#: ``EMBED_PLUGINS_IO_BINDING``: ``0`` runs every session with ``session.run``; ``1`` binds
+#: inputs and outputs on the CPU too (a check of the binding path); unset: GPU sessions only.
+IO_BINDING_ENV = "EMBED_PLUGINS_IO_BINDING"
 
 _GRAPH_LEVELS = {
     "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -45,10 +52,6 @@ _GRAPH_LEVELS = {
     "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
     "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
 }
-
-
-class ProviderFallbackWarning(RuntimeWarning):
-    """A requested execution provider is not the one ONNX Runtime actually uses."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,18 @@ class SessionConfig:
         graph_optimization: ``disable`` / ``basic`` / ``extended`` / ``all``.
         optimize: Use onnxruntime's transformer fusions, built once and cached
             (see :mod:`embed_plugins.engine.optimize`).
+        quantize: Run an int8 copy of the graph, built once, checked against the fp32
+            graph and cached (see :mod:`embed_plugins.engine.quantize`); ``None``: fp32.
         device_ids: GPUs for worker processes (fastembed's ``device_ids``): worker ``i``
             runs on ``device_ids[i % len(device_ids)]`` (:meth:`for_worker`); this
             process uses the first.
         cpu_mem_arena: onnxruntime's CPU memory arena (fastembed's
             ``enable_cpu_mem_arena``): off, memory goes back to the system after each
             batch, at some cost in speed.
+        allow_cpu_fallback: When the accelerator asked for (``device``, or a first
+            provider other than the CPU) is missing or does not take effect, run on the
+            CPU with a :class:`ProviderFallbackWarning` instead of raising
+            :class:`~embed_plugins.errors.ProviderError`.
     """
 
     providers: tuple[Provider, ...] | None = None
@@ -78,10 +87,16 @@ class SessionConfig:
     graph_optimization: str = "all"
     extra_session_options: Mapping[str, str] = field(default_factory=dict)
     optimize: bool = False
+    quantize: Quantization | None = None
     cpu_mem_arena: bool = True
     device_ids: tuple[int, ...] = ()
+    allow_cpu_fallback: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.allow_cpu_fallback, bool):
+            raise ArgumentTypeError(
+                f"allow_cpu_fallback must be a bool, got {self.allow_cpu_fallback!r}"
+            )
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 0):
             raise InvalidArgumentError(
                 f"threads must be a non-negative int or None, got {self.threads!r}"
@@ -109,55 +124,33 @@ class SessionConfig:
         return dataclasses.replace(self, device=f"{kind}:{device}")
 
     def resolved_providers(self) -> list[Provider]:
-        """The provider list to hand to onnxruntime (CPU always last as a fallback)."""
+        """The provider list to hand to onnxruntime: ``providers`` as given, else the
+        ``device`` shorthand's (:func:`~embed_plugins.engine.providers.device_providers`)."""
         if self.providers:
             return list(self.providers)
         if self.device is None:
-            return ["CPUExecutionProvider"]
-        name, _, index = self.device.partition(":")
-        key = name.strip().lower()
-        if key not in _DEVICE_PROVIDERS:
-            raise ProviderError(
-                f"unknown device {self.device!r}; use one of {sorted(_DEVICE_PROVIDERS)} "
-                "(optionally with ':<id>'), or pass providers=[...]"
-            )
-        provider = _DEVICE_PROVIDERS[key]
-        if provider == "CPUExecutionProvider":
-            return [provider]
-        if index and not index.isdigit():
-            raise ProviderError(f"device {self.device!r}: the device index must be a number")
-        options: dict[str, Any] = {"device_id": int(index)} if index else {}
-        return [(provider, options) if options else provider, "CPUExecutionProvider"]
-
-
-def with_device(provider: Provider, index: int, *, force: bool = False) -> Provider:
-    """A GPU provider with ``device_id`` set (kept if it has one, unless ``force``); the
-    CPU provider unchanged."""
-    name = provider if isinstance(provider, str) else provider[0]
-    if name == "CPUExecutionProvider":
-        return provider
-    options = {} if isinstance(provider, str) else dict(provider[1])
-    if force:
-        options["device_id"] = index
-    else:
-        options.setdefault("device_id", index)
-    return (name, options)
-
-
-def provider_name(provider: Provider) -> str:
-    return provider if isinstance(provider, str) else provider[0]
+            return [CPU]
+        return device_providers(self.device)
 
 
 def create_session(
     model_path: Path, config: SessionConfig, *, model_dir: Path | None = None
 ) -> ort.InferenceSession:
-    """Build an ``InferenceSession``; warn when the first requested provider is not used.
+    """Build an ``InferenceSession`` on the providers asked for, or raise.
 
-    ``model_dir``, the model folder, is where ``optimize=True`` reads config.json.
+    An accelerator that is missing or does not take effect raises
+    :class:`~embed_plugins.errors.ProviderError` with the reason and the install command,
+    or, with ``config.allow_cpu_fallback``, warns and runs on the CPU
+    (:mod:`embed_plugins.engine.providers`).  ``model_dir``, the model folder, is where
+    ``optimize=True`` reads config.json.
     """
     if not model_path.is_file():
         raise ModelLoadError(f"ONNX file not found: {model_path}")
-    if config.optimize:
+    if config.quantize is not None:  # quantises the fused graph with optimize=True
+        model_path = quantized_model_path(
+            model_path, model_dir, config.quantize, optimize=config.optimize
+        )
+    elif config.optimize:
         from .optimize import optimized_model_path
 
         model_path = optimized_model_path(model_path, model_dir)
@@ -171,30 +164,25 @@ def create_session(
     for key, value in config.extra_session_options.items():
         options.add_session_config_entry(key, value)
     providers = config.resolved_providers()
-    available = set(ort.get_available_providers())
     requested = [provider_name(p) for p in providers]
-    usable = [p for p in providers if provider_name(p) in available]
-    missing = [name for name in requested if name not in available]
-    if not usable:
-        raise ProviderError(
-            f"none of the requested providers {requested} is available in this onnxruntime "
-            f"build (available: {sorted(available)}); install the matching onnxruntime package"
-        )
+    fallback = config.allow_cpu_fallback
+    usable, missing = usable_providers(
+        providers, allow_cpu_fallback=fallback, model_file=str(model_path)
+    )
+    prepare_provider_folders(usable)
     try:
         session = ort.InferenceSession(
-            str(model_path), sess_options=options, providers=[_as_ort(p) for p in usable]
+            str(model_path), sess_options=options, providers=[as_ort(p) for p in usable]
         )
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
         raise ModelLoadError(f"cannot load ONNX model {model_path}: {exc}") from exc
-    active = session.get_providers()
-    if missing or (active and active[0] != requested[0]):
-        warnings.warn(
-            f"requested execution provider {requested[0]} is not in use for {model_path.name}; "
-            f"running on {active} (unavailable here: {missing or 'none'}; available: "
-            f"{sorted(available)})",
-            ProviderFallbackWarning,
-            stacklevel=3,
-        )
+    check_active(
+        session,
+        requested,
+        allow_cpu_fallback=fallback,
+        model_file=str(model_path),
+        missing=missing,
+    )
     return session
 
 
@@ -207,22 +195,28 @@ def run_session(
     onnx_file: Path | str,
     indices: Sequence[int],
 ) -> list[np.ndarray]:
-    """``session.run``, with onnxruntime's errors raised as :class:`InferenceError`.
+    """``session.run`` (on a GPU: :func:`run_bound`), with onnxruntime's errors raised as
+    :class:`InferenceError`.
 
     ``indices`` are the positions of the batch's rows in the list the pipeline was
     given; the error names them, the model and the ONNX file, with the input shapes
     and onnxruntime's message (the original exception is chained as the cause).
     """
+    device = binding_device(session)
     try:
-        outputs: list[np.ndarray] = session.run(
-            None if output_names is None else list(output_names), dict(feeds)
-        )
+        if device is None:
+            outputs: list[np.ndarray] = session.run(
+                None if output_names is None else list(output_names), dict(feeds)
+            )
+        else:
+            outputs = run_bound(session, output_names, feeds, device)
     except EmbedPluginsError:
         raise
     except Exception as exc:  # onnxruntime's InvalidArgument, Fail, RuntimeException, ...
         shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in feeds.items())
         detail = f"{type(exc).__name__}: {_first_line(exc)} (inputs: {shapes})"
         raise InferenceError(model, str(onnx_file), tuple(indices), detail) from exc
+    rows_done(len(indices))  # progress of the call, when it shows any
     return outputs
 
 
@@ -231,10 +225,48 @@ def _first_line(exc: BaseException) -> str:
     return lines[0][:500] if lines else ""
 
 
-def _as_ort(provider: Provider) -> str | tuple[str, dict[str, Any]]:
-    if isinstance(provider, str):
-        return provider
-    return (provider[0], dict(provider[1]))
+def binding_device(session: ort.InferenceSession) -> tuple[str, int] | None:
+    """Where :func:`run_session` binds outputs: ``("cuda", id)`` for a session running on
+    an NVIDIA provider, ``None`` (plain ``session.run``) on the CPU; see
+    :data:`IO_BINDING_ENV` for the override."""
+    choice = os.environ.get(IO_BINDING_ENV, "")
+    if choice == "0":
+        return None
+    if runs_on_gpu(session):
+        name = session.get_providers()[0]
+        options = session.get_provider_options().get(name, {})
+        return ("cuda", int(options.get("device_id", 0) or 0))
+    return ("cpu", 0) if choice == "1" else None
+
+
+def runs_on_gpu(session: ort.InferenceSession) -> bool:
+    """The session's first provider is CUDA or TensorRT (what the session really runs on);
+    ``False`` for an object with ``run`` alone (a stand-in session)."""
+    providers = getattr(session, "get_providers", None)
+    active = providers() if providers is not None else []
+    return bool(active) and active[0] in NVIDIA
+
+
+def run_bound(
+    session: ort.InferenceSession,
+    output_names: Sequence[str] | None,
+    feeds: Mapping[str, np.ndarray],
+    device: tuple[str, int],
+) -> list[np.ndarray]:
+    """One run through onnxruntime's I/O binding: each input is copied to the device once,
+    outputs stay where the graph computed them (``device``) until one copy into the numpy
+    arrays returned, and outputs the caller did not name are never copied back."""
+    binding = session.io_binding()
+    for name, value in feeds.items():
+        binding.bind_cpu_input(name, np.ascontiguousarray(value))
+    if output_names is None:
+        output_names = [o.name for o in session.get_outputs()]
+    kind, device_id = device
+    for name in output_names:
+        binding.bind_output(name, kind, device_id)
+    session.run_with_iobinding(binding)
+    outputs: list[np.ndarray] = binding.copy_outputs_to_cpu()
+    return outputs
 
 
 _ORT_INPUT_TYPES = {

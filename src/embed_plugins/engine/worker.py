@@ -13,12 +13,16 @@ Messages on the result pipe are ``(kind, chunk_id, payload)`` tuples.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
 import pickle
 import queue as queue_mod
 import signal
+import threading
+import time
 import traceback
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -45,6 +49,7 @@ def worker_main(recipe: PipelineRecipe, tasks: Any, results: Connection, name: s
     """Worker loop: build the pipeline once, then process chunks until told to stop."""
     # The parent handles Ctrl-C; a worker interrupted mid-chunk would only lose work.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
     try:
         pipeline = recipe.create()
     except BaseException as exc:
@@ -64,6 +69,21 @@ def worker_main(recipe: PipelineRecipe, tasks: Any, results: Connection, name: s
             results.send((ERROR, chunk_id, pack_error(exc)))
             continue
         results.send_bytes(reply)
+
+
+def exit_with_parent() -> None:
+    """End this worker when its parent dies, even by SIGKILL (``embed-plugins embed``
+    killed mid-run): an idle worker waits on its task queue, which never reports the
+    parent's end, and would otherwise live on holding a model."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="embed_plugins parent watch", daemon=True).start()
 
 
 def pack_error(exc: BaseException) -> tuple[str, str, str, bytes | None]:
@@ -136,3 +156,40 @@ class Worker:
         self.results.close()
         self.tasks.close()
         self.tasks.cancel_join_thread()
+
+
+#: Default hang deadline (seconds without a word from a worker holding work); the
+#: environment variable overrides it.  A chunk expected to take longer (from the
+#: pool's measured seconds per unit of ``size_hint``) gets ten times that instead.
+DEFAULT_HANG_TIMEOUT_S = 120.0
+HANG_TIMEOUT_ENV = "EMBED_PLUGINS_WORKER_TIMEOUT"
+
+
+def hang_timeout_from_env() -> float:
+    value = os.environ.get(HANG_TIMEOUT_ENV, "")
+    try:
+        return float(value) if value.strip() else DEFAULT_HANG_TIMEOUT_S
+    except ValueError:
+        raise ValueError(f"{HANG_TIMEOUT_ENV} must be a number of seconds, got {value!r}") from None
+
+
+def start_worker(ctx: Any, recipe: PipelineRecipe, index: int) -> Worker:
+    """Start worker ``index`` on its own device (:meth:`SessionConfig.for_worker`), with a
+    task queue and a result pipe; the pool replaces a dead one with the same index."""
+    tasks = ctx.Queue()
+    reader, writer = ctx.Pipe(duplex=False)
+    name = f"embed_plugins worker {index}"
+    own = recipe.with_session(recipe.session.for_worker(index))
+    process = ctx.Process(
+        target=worker_main, args=(own, tasks, writer, name), name=name, daemon=True
+    )
+    process.start()
+    writer.close()
+    return Worker(
+        index=index,
+        name=f"{name} (pid {process.pid})",
+        process=process,
+        tasks=tasks,
+        results=reader,
+        last_heard=time.monotonic(),
+    )

@@ -8,7 +8,8 @@ Two layouts carry ColBERT's conventions as data:
   and ``attend_to_mask_tokens``.
 * PyLate (sentence-transformers layout): ``config_sentence_transformers.json`` with
   ``query_prefix`` / ``document_prefix`` (the markers), ``query_length``,
-  ``document_length``, ``attend_to_expansion_tokens`` and ``skiplist_words``; the
+  ``document_length``, ``attend_to_expansion_tokens``, ``do_query_expansion`` (false
+  for LateOn: PyLate then never attends to expansion tokens) and ``skiplist_words``; the
   width is ``out_features`` of the last Dense module (``1_Dense/config.json``).
 
 A folder with neither is refused with the fields to give: guessing markers or
@@ -56,7 +57,10 @@ def _pylate(config: dict[str, Any], folder: Path) -> dict[str, Any]:
         "query_length": config.get("query_length"),
         "max_length": config.get("document_length"),
         "attend_to_mask_tokens": config.get("attend_to_expansion_tokens"),
+        "query_expansion": config.get("do_query_expansion"),
     }
+    if fields["query_expansion"] is False:
+        fields["attend_to_mask_tokens"] = False  # as PyLate's ColBERT.__init__ forces it
     words = config.get("skiplist_words")
     if isinstance(words, list):
         fields["skiplist"] = tuple(str(w) for w in words)

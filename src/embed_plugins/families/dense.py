@@ -17,7 +17,7 @@ from tokenizers import Encoding
 
 from ..catalog.spec import DenseSpec
 from ..engine.batching import DEFAULT_TOKEN_BUDGET
-from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
+from ..engine.pipeline import OnnxTextPipeline, Pipeline, PipelineRecipe, Task, TaskAdapter
 from ..errors import ModelLoadError
 from ..hub import find_onnx_file, model_file_path
 from ..text.config import folder_json, read_sentence_transformers
@@ -103,6 +103,19 @@ def embed_outputs(
     return truncate(pooled, truncate_dim, spec.normalize)
 
 
+def task_id_for(spec: DenseSpec, task: Task) -> int | None:
+    """The ``task_id`` a multitask graph gets for a call (``None``: the model has no tasks):
+    the one ``embed(task_id=...)`` chose, else the spec's task for the method."""
+    if not spec.tasks:
+        return None
+    if isinstance(task, TaskAdapter):
+        return task.task_id
+    name = {"query": spec.query_task, "passage": spec.passage_task}.get(task)
+    chosen = name or spec.default_task
+    assert chosen is not None  # DenseSpec refuses tasks without a default_task
+    return spec.tasks[chosen]
+
+
 def prefix_for(spec: DenseSpec, task: Task) -> str:
     if task == "query":
         return spec.query_prefix
@@ -131,6 +144,11 @@ class DensePipeline(OnnxTextPipeline[FloatArray]):
             model_dir=recipe.model_dir,
         )
         self.io.check_width(self.output_names[0], spec.dim, spec.model)
+        if spec.tasks and "task_id" not in self.io.inputs:
+            raise ModelLoadError(
+                f"{spec.model}: the spec names tasks {list(spec.tasks)}, but the ONNX graph "
+                f"has no task_id input (inputs: {list(self.io.inputs)})"
+            )
 
     def encode(self, items: Sequence[str], task: Task):  # type: ignore[no-untyped-def]
         prefix = prefix_for(self.spec, task)
@@ -140,6 +158,9 @@ class DensePipeline(OnnxTextPipeline[FloatArray]):
     def feeds(self, encodings: Sequence[Encoding], task: Task) -> dict[str, np.ndarray]:
         width = self.tokenizer.max_length if self.spec.pad_to_max_length else None
         feeds: dict[str, np.ndarray] = self.tokenizer.pad(encodings, width).feeds()
+        task_id = task_id_for(self.spec, task)
+        if task_id is not None:  # a 0-d int64, as fastembed feeds jina-embeddings-v3
+            feeds["task_id"] = np.array(task_id, dtype=np.int64)
         return feeds
 
     def postprocess(
@@ -149,16 +170,26 @@ class DensePipeline(OnnxTextPipeline[FloatArray]):
         return list(vectors)
 
 
-def build_dense(recipe: PipelineRecipe) -> DensePipeline:
+def build_dense(recipe: PipelineRecipe) -> Pipeline[str, FloatArray]:
+    """The pipeline of a dense spec: an ONNX graph, or a static token table (``kind``)."""
+    if isinstance(recipe.spec, DenseSpec) and recipe.spec.kind == "static":
+        from .static import StaticPipeline
+
+        return StaticPipeline(recipe)
     return DensePipeline(recipe)
 
 
 def spec_from_folder(folder: Path, name: str | None = None) -> DenseSpec:
-    """A spec for a local folder, read from its sentence-transformers files.
+    """A spec for a local folder: a model2vec folder (``families/static.py``), else one read
+    from its sentence-transformers files.
 
     Needs ``modules.json`` with a Pooling module; otherwise pooling is unknown
     and the caller must give a spec (we do not guess).
     """
+    from .static import is_static_folder, static_spec_from_folder
+
+    if is_static_folder(folder):
+        return static_spec_from_folder(folder, name or folder.name)
     st = read_sentence_transformers(folder)
     if st is None or st.pooling is None:
         raise ModelLoadError(

@@ -5,7 +5,9 @@ sources) are small pure numpy functions:
 
 * :func:`insert_marker` puts the query / document marker right after ``[CLS]``;
 * :func:`expand_queries` pads every query to the fixed query length with
-  ``[MASK]`` (attended or not, as the model was trained);
+  ``[MASK]`` (attended or not, as the model was trained); models without query
+  expansion (LateOn) keep their queries' real tokens only
+  (:func:`unexpanded_query_vectors`);
 * :func:`document_keep_mask` drops padding and punctuation from documents;
 * :func:`normalize_tokens` L2-normalises every token vector;
 * :func:`maxsim` / :func:`rerank_maxsim` score one query against many documents.
@@ -25,7 +27,7 @@ from tokenizers import Encoding, Tokenizer
 
 from ..catalog.late_interaction import ColbertSpec, Token
 from ..engine.batching import DEFAULT_TOKEN_BUDGET
-from ..engine.pipeline import OnnxTextPipeline, PipelineRecipe, Task
+from ..engine.pipeline import OnnxTextPipeline, Pipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
 from ..hub import model_file_path
 from ..results import RerankResult
@@ -143,6 +145,15 @@ def query_vectors(output: FloatArray, normalize: bool) -> list[FloatArray]:
     """``(rows, query_length, dim)`` -> one ``(query_length, dim)`` array per query (all kept)."""
     vectors = normalize_tokens(output) if normalize else output.astype(np.float32, copy=False)
     return [np.ascontiguousarray(row) for row in vectors]
+
+
+def unexpanded_query_vectors(
+    output: FloatArray, input_ids: IntArray, attention_mask: IntArray, normalize: bool
+) -> list[FloatArray]:
+    """Queries without expansion: one vector per real token (attention mask 1), batch
+    padding dropped, no skip-list (PyLate's ``do_query_expansion=False``)."""
+    no_skip = np.zeros(0, dtype=np.int64)
+    return document_vectors(output, input_ids, attention_mask, no_skip, normalize)
 
 
 def document_vectors(
@@ -327,7 +338,7 @@ class LateInteractionPipeline(OnnxTextPipeline[FloatArray]):
                     batch.attention_mask,
                     batch.token_type_ids,
                     self.query_marker_id,
-                    self.spec.query_length,
+                    self.spec.query_length if self.spec.query_expansion else None,
                     self.mask_id,
                     self.spec.attend_to_mask_tokens,
                 )
@@ -347,6 +358,10 @@ class LateInteractionPipeline(OnnxTextPipeline[FloatArray]):
                 f"{self.model_name}: expected a (batch, sequence, {self.spec.dim}) output, "
                 f"got {out.shape}; check the spec's dim and output_name"
             )
+        if task == "query" and not self.spec.query_expansion:
+            return unexpanded_query_vectors(
+                out, feeds["input_ids"], feeds["attention_mask"], self.spec.normalize
+            )
         if task == "query":
             return query_vectors(out, self.spec.normalize)
         return document_vectors(
@@ -358,9 +373,10 @@ class LateInteractionPipeline(OnnxTextPipeline[FloatArray]):
 
     def count_tokens(self, items: Sequence[Any], task: Task, include_extension: bool) -> int:
         """Tokens the model reads: [CLS], marker, text (truncated), [SEP]; for queries
-        with ``include_extension`` also the [MASK] padding (``query_length`` each)."""
+        with ``include_extension`` also the [MASK] padding (``query_length`` each; none
+        without query expansion)."""
         if task == "query":
-            if include_extension:
+            if include_extension and self.spec.query_expansion:
                 return len(items) * self.spec.query_length
             marker = int(self.query_marker_id is not None)
         else:
@@ -368,5 +384,12 @@ class LateInteractionPipeline(OnnxTextPipeline[FloatArray]):
         return sum(len(e.ids) + marker for e in self.encode(items, task))
 
 
-def build_late_interaction(recipe: PipelineRecipe) -> LateInteractionPipeline:
+def build_late_interaction(recipe: PipelineRecipe) -> Pipeline[Any, FloatArray]:
+    """The pipeline for ``recipe.spec``: ColBERT's, or BGE-M3's ColBERT head."""
+    from ..catalog.bge_m3 import BgeM3ColbertSpec
+
+    if isinstance(recipe.spec, BgeM3ColbertSpec):
+        from .bge_m3 import build_bge_m3
+
+        return build_bge_m3(recipe)
     return LateInteractionPipeline(recipe)

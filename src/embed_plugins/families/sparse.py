@@ -1,11 +1,12 @@
-"""The sparse family's entry points: one picklable builder for SPLADE, BM25 and BM42.
+"""The sparse family's entry points: one picklable builder for every sparse kind.
 
 :func:`build_sparse` is the ``build`` of every sparse
 :class:`~embed_plugins.engine.pipeline.PipelineRecipe`; it picks the pipeline
 by the spec's type, so worker processes rebuild the right one for catalogue
-and custom specs alike.  The maths lives in :mod:`.splade`, :mod:`.bm25` and
-:mod:`.bm42`; :class:`Bm25Pipeline` only adapts :class:`~.bm25.Bm25` to the
-engine's ``process(items, batch_size, task)`` seam.
+and custom specs alike.  The maths lives in :mod:`.splade` (with
+:mod:`.if_splade`), :mod:`.bm25`, :mod:`.bm42` and :mod:`.minicoil`;
+:class:`Bm25Pipeline` only adapts :class:`~.bm25.Bm25` to the engine's
+``process(items, batch_size, task)`` seam.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..catalog.sparse import Bm25Spec, Bm42Spec, SpladeSpec
+from ..catalog.sparse import Bm25Spec, Bm42Spec, MiniCoilSpec, SpladeSpec
 from ..engine.pipeline import Pipeline, PipelineRecipe, Task
 from ..errors import ModelLoadError
 from ..hub import find_onnx_file, model_file_path
@@ -56,7 +57,8 @@ class Bm25Pipeline:
 
 
 def build_sparse(recipe: PipelineRecipe) -> Pipeline[Any, SparseVector]:
-    """The pipeline for ``recipe.spec``: SPLADE, BM25 or BM42."""
+    """The pipeline for ``recipe.spec``: SPLADE, BM25, BM42, miniCOIL or BGE-M3's lexical
+    weights."""
     spec = recipe.spec
     if isinstance(spec, Bm25Spec):
         return Bm25Pipeline(spec)
@@ -68,8 +70,19 @@ def build_sparse(recipe: PipelineRecipe) -> Pipeline[Any, SparseVector]:
         from .bm42 import Bm42Pipeline
 
         return Bm42Pipeline(recipe)
+    if isinstance(spec, MiniCoilSpec):
+        from .minicoil import MiniCoilPipeline
+
+        return MiniCoilPipeline(recipe)
+    from ..catalog.bge_m3 import BgeM3SparseSpec
+
+    if isinstance(spec, BgeM3SparseSpec):
+        from .bge_m3 import BgeM3Pipeline
+
+        return BgeM3Pipeline(recipe)
     raise TypeError(
-        f"no sparse pipeline for {type(spec).__name__}; use SpladeSpec, Bm25Spec or Bm42Spec"
+        f"no sparse pipeline for {type(spec).__name__}; use SpladeSpec, Bm25Spec, Bm42Spec, "
+        "MiniCoilSpec or BgeM3SparseSpec"
     )
 
 

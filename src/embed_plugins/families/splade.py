@@ -6,6 +6,9 @@ same): for each text, the weight of vocabulary term ``j`` is
     w[j] = max over tokens t with attention_mask[t] == 1 of log(1 + relu(logits[t, j]))
 
 and the vector keeps the terms with ``w[j] != 0``, indexed by vocabulary id.
+OpenSearch's v3 models apply ``log(1 + .)`` once more (``SpladeSpec.activation``);
+inference-free models zero their special tokens and weight queries by an IDF
+table instead of running the model (:mod:`.if_splade`, ``SpladeSpec`` fields).
 
 Since ``log(1 + relu(x))`` is non-decreasing, the max over tokens of it equals
 it applied to the max over tokens of the logits: :func:`splade_weights`
@@ -30,6 +33,7 @@ from ..hub import model_file_path
 from ..results import SPARSE_INDEX_DTYPE, SPARSE_VALUE_DTYPE, SparseVector
 from ..text.config import config_vocab_size
 from ..text.tokenizer import TextTokenizer
+from .if_splade import idf_query_vector, read_idf_table, special_token_ids
 from .sparse_common import blank_aware_process, frozen_vector
 
 FloatArray = npt.NDArray[np.float32]
@@ -39,8 +43,11 @@ FloatArray = npt.NDArray[np.float32]
 _LOGITS_BUDGET = 1 << 26
 
 
-def splade_weights(logits: FloatArray, attention_mask: npt.NDArray[np.int64]) -> FloatArray:
-    """``max_t log(1 + relu(logits[:, t, :])) * mask[:, t]`` as ``(batch, vocab)`` float32.
+def splade_weights(
+    logits: FloatArray, attention_mask: npt.NDArray[np.int64], activation: str = "log1p_relu"
+) -> FloatArray:
+    """``max_t log(1 + relu(logits[:, t, :])) * mask[:, t]`` as ``(batch, vocab)`` float32;
+    ``activation="log1p_log1p_relu"`` takes ``log(1 + .)`` of that once more.
 
     ``logits`` is ``(batch, seq, vocab)``; it is modified in place (padding
     positions are set to ``-inf``) to avoid a copy of the largest array.
@@ -61,6 +68,8 @@ def splade_weights(logits: FloatArray, attention_mask: npt.NDArray[np.int64]) ->
     top = logits.max(axis=1)
     # A row with no token at all has max -inf: relu gives 0, as the reference does.
     weights: FloatArray = np.log1p(np.maximum(top, 0)).astype(np.float32, copy=False)
+    if activation == "log1p_log1p_relu":
+        np.log1p(weights, out=weights)
     return weights
 
 
@@ -92,13 +101,34 @@ class SpladePipeline(OnnxTextPipeline[SparseVector]):
             int(budget),
             model_dir=recipe.model_dir,
         )
+        raw = self.tokenizer.tokenizer
+        no_ids = np.empty(0, dtype=SPARSE_INDEX_DTYPE)
+        self.special_ids = (
+            special_token_ids(raw, recipe.model_dir) if spec.drop_special_tokens else no_ids
+        )
+        self.idf: FloatArray | None = None
+        if spec.query_idf_file is not None:
+            path = model_file_path(recipe.model_dir, spec.query_idf_file)
+            self.idf = read_idf_table(path, raw.get_vocab(with_added_tokens=True))
 
     def postprocess(
         self, outputs: list[np.ndarray], feeds: Mapping[str, np.ndarray], task: Task
     ) -> list[SparseVector]:
-        return to_sparse(splade_weights(outputs[0], feeds["attention_mask"]))
+        weights = splade_weights(outputs[0], feeds["attention_mask"], self.spec.activation)
+        weights[:, self.special_ids[self.special_ids < weights.shape[1]]] = 0
+        return to_sparse(weights)
+
+    def _idf_queries(self, texts: Sequence[str], table: FloatArray) -> list[SparseVector]:
+        """Inference-free queries: token ids through the IDF table, no model run."""
+        encodings = self.encode(texts, "query")
+        return [idf_query_vector(e.ids, table, self.special_ids) for e in encodings]
 
     def process(self, items: Sequence[str], batch_size: int, task: Task) -> list[SparseVector]:
+        table = self.idf
+        if task == "query" and table is not None:
+            return blank_aware_process(
+                lambda texts, _b, _t: self._idf_queries(texts, table), items, batch_size, task
+            )
         return blank_aware_process(super().process, items, batch_size, task)
 
 

@@ -62,6 +62,11 @@ class EngineFields(BaseModel):
     device: str | None = Field(
         default=None, description="'cpu', 'cuda', 'cuda:1'...; an alternative to providers."
     )
+    allow_cpu_fallback: bool = Field(
+        default=False,
+        description="Run on the CPU, with a warning, when the GPU asked for is missing "
+        "(default: raise).",
+    )
     lazy_load: bool = Field(
         default=False, description="Load the ONNX session on first use, not at construction."
     )

@@ -8,6 +8,7 @@ holds one :class:`~embed_plugins.engine.runner.ModelRunner`.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import inspect
 import os
@@ -18,7 +19,10 @@ from typing import Any, ClassVar, TypeVar
 from .. import catalog
 from ..catalog.spec import ModelSpec
 from ..engine.batching import validated_windows
-from ..engine.pipeline import Pipeline, PipelineRecipe, Task
+from ..engine.pipeline import Pipeline, PipelineRecipe, Task, TaskAdapter
+from ..engine.progress import progress_for
+from ..engine.quantize import Quantization, as_quantization
+from ..engine.quantize_files import check_quantizable, published_int8
 from ..engine.runner import ModelRunner, as_items, check_batch_size, check_text
 from ..engine.session import Provider, SessionConfig, as_provider_tuple, with_device
 from ..errors import ArgumentTypeError, InvalidArgumentError, ModelNotFoundError
@@ -46,6 +50,8 @@ COMMON_INIT_KWARGS = (
     "max_length",
     "graph_optimization",
     "optimize",
+    "quantize",
+    "allow_cpu_fallback",
 )
 
 
@@ -65,22 +71,38 @@ def reject_unknown(where: str, given: Mapping[str, Any], valid: Iterable[str]) -
     )
 
 
-#: Keywords fastembed's ``embed`` methods pass through to the model, and what we do with them.
-CALL_OPTIONS = ("task_id",)
+#: Keywords fastembed's ``embed`` methods pass through to the model, and what we do with them,
+#: plus ``show_progress`` (a bar, or a ``(done, total)`` callback: engine/progress.py).
+CALL_OPTIONS = ("task_id", "show_progress")
 
 
-def check_call_options(where: str, spec: ModelSpec, kwargs: Mapping[str, Any]) -> None:
-    """fastembed's call-time keywords: ``task_id`` (multitask models) is accepted as
-    ``None`` and refused with a reason otherwise (no catalogue model has tasks yet);
-    anything else is a typo, named with the valid keywords."""
+def check_call_options(
+    where: str, spec: ModelSpec, kwargs: Mapping[str, Any], task: Task = "document"
+) -> Task:
+    """fastembed's call-time keywords, and the task the call runs with.
+
+    ``task_id`` picks a multitask model's task adapter for ``embed`` (a name or an id of
+    ``spec.tasks``; ``None`` keeps the method's task); it is refused, with the reason, for
+    models without tasks and for ``query_embed`` / ``passage_embed``, whose task is fixed.
+    Anything else is a typo, named with the valid keywords.
+    """
     extra = {k: v for k, v in kwargs.items() if k not in CALL_OPTIONS}
     reject_unknown(where, extra, ("batch_size", "parallel", *CALL_OPTIONS))
     task_id = kwargs.get("task_id")
-    if task_id is not None:
+    if task_id is None:
+        return task
+    if not getattr(spec, "tasks", None):
         raise InvalidArgumentError(
             f"{where}: task_id={task_id!r}, but {spec.model!r} is not a multitask model "
             "(task_id selects the task adapter of models such as jina-embeddings-v3)"
         )
+    if task != "document":
+        raise InvalidArgumentError(
+            f"{where}: task_id={task_id!r}: {where.rsplit('.', 1)[-1]} always runs "
+            f"{spec.model!r}'s {task} task ({getattr(spec, f'{task}_task', None)!r}); use "
+            "embed(..., task_id=...) to choose another"
+        )
+    return TaskAdapter(spec.task_number(task_id))  # type: ignore[attr-defined]
 
 
 def session_config(
@@ -94,9 +116,11 @@ def session_config(
     *,
     device_id: int | None = None,
     cpu_mem_arena: bool = True,
+    allow_cpu_fallback: bool = False,
+    quantize: Quantization | None = None,
 ) -> SessionConfig:
     """fastembed's device arguments (``cuda``, ``device_id``, ``device_ids``) and ours
-    (``device``, ``providers``) as one :class:`SessionConfig`."""
+    (``device``, ``providers``, ``allow_cpu_fallback``) as one :class:`SessionConfig`."""
     if not isinstance(cuda, bool):
         raise ArgumentTypeError(f"cuda must be a bool, got {cuda!r}")
     if not isinstance(cpu_mem_arena, bool):
@@ -142,8 +166,10 @@ def session_config(
         threads=threads,
         graph_optimization=graph_optimization,
         optimize=optimize,
+        quantize=quantize,
         cpu_mem_arena=cpu_mem_arena,
         device_ids=tuple(device_ids) if device_ids and len(device_ids) > 1 else (),
+        allow_cpu_fallback=allow_cpu_fallback,
     )
 
 
@@ -180,7 +206,10 @@ class ModelBase:
         options: Mapping[str, Any] | None = None,
         device_id: int | None = None,
         enable_cpu_mem_arena: bool = True,
+        allow_cpu_fallback: bool = False,
+        quantize: str | Quantization | None = None,
     ) -> None:
+        quantization = as_quantization(quantize)
         if spec is not None and not isinstance(spec, self.spec_type):
             raise ArgumentTypeError(
                 f"spec must be a {self.spec_type.__name__}, got {type(spec).__name__}"
@@ -204,8 +233,19 @@ class ModelBase:
                 raise InvalidArgumentError(f"max_length must be a positive int, got {max_length!r}")
             resolved_spec = resolved_spec.replace(max_length=max_length)
         self.model_name = resolved_spec.model
+        if quantization is not None:
+            check_quantizable(resolved_spec, f"{type(self).__name__}()")
+        # quantize="int8" on a model that publishes an int8 graph: that graph, when it can be
+        # had; else (and for Quantization(...)) the fp32 graph is quantised here.
+        published = published_int8(resolved_spec) if isinstance(quantize, str) else None
+        model_dir = None
+        if published is not None:
+            with contextlib.suppress(ModelNotFoundError):
+                model_dir = self._resolve_dir(published, path, cache_dir, local_files_only)
+                resolved_spec = published
         self.spec = resolved_spec
-        model_dir = self._resolve_dir(resolved_spec, path, cache_dir, local_files_only)
+        if model_dir is None:
+            model_dir = self._resolve_dir(resolved_spec, path, cache_dir, local_files_only)
         self._recipe = PipelineRecipe(
             build=type(self).build_pipeline,
             spec=resolved_spec,
@@ -220,6 +260,8 @@ class ModelBase:
                 optimize,
                 device_id=device_id,
                 cpu_mem_arena=enable_cpu_mem_arena,
+                allow_cpu_fallback=allow_cpu_fallback,
+                quantize=quantization,
             ),
             options=dict(options or {}),
         )
@@ -292,10 +334,17 @@ class ModelBase:
         kwargs: Mapping[str, Any],
     ) -> Iterator[Any]:
         """``embed`` / ``query_embed`` / ``passage_embed``: checks, then the runner."""
-        check_call_options(f"{type(self).__name__}.{method}()", self.spec, kwargs)
+        where = f"{type(self).__name__}.{method}()"
+        task = check_call_options(where, self.spec, kwargs, task)
         items = as_items(texts, what="queries" if task == "query" else "documents")
+        progress = progress_for(kwargs.get("show_progress"), items, where, unit="text", desc=method)
         return self._runner.run(
-            items, batch_size=batch_size, task=task, validate=check_text, parallel=parallel
+            items,
+            batch_size=batch_size,
+            task=task,
+            validate=check_text,
+            parallel=parallel,
+            progress=progress,
         )
 
     def _count_tokens(
@@ -405,7 +454,9 @@ class ModelBase:
 
 
 #: Constructor keywords of the classes that take images (no text-only options).
-VISION_INIT_KWARGS = tuple(k for k in COMMON_INIT_KWARGS if k not in ("max_length", "optimize"))
+VISION_INIT_KWARGS = tuple(
+    k for k in COMMON_INIT_KWARGS if k not in ("max_length", "optimize", "quantize")
+)
 
 
 class VisionModelBase(ModelBase):
@@ -456,12 +507,17 @@ class VisionModelBase(ModelBase):
         self, method: str, images: Any, batch_size: int, parallel: int | None, kwargs: Any
     ) -> Iterator[Any]:
         """``embed`` / ``embed_image``: checks, then the runner (task ``document``)."""
-        check_call_options(f"{type(self).__name__}.{method}()", self.spec, kwargs)
+        where = f"{type(self).__name__}.{method}()"
+        check_call_options(where, self.spec, kwargs)
+        items = as_images(images)
         return self._runner.run(
-            as_images(images),
+            items,
             batch_size=batch_size,
             task="document",
             validate=check_image,
             parallel=parallel,
             size_hint=image_cost,
+            progress=progress_for(
+                kwargs.get("show_progress"), items, where, unit="image", desc=method
+            ),
         )

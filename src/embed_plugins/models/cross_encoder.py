@@ -21,6 +21,7 @@ All three take ``parallel=`` (fastembed's ``rerank`` silently ignores it) and
 ``activation=``: ``"none"`` gives raw logits (fastembed's scores),
 ``"sigmoid"`` maps them to ``(0, 1)``; the model's default comes from the
 constructor's ``activation=`` or else its spec (``"none"`` for the catalogue).
+``show_progress=True`` shows a progress bar (a callable gets ``(done, total)``).
 
 Bad input: a query or document that is not ``str`` (``None`` included) raises
 :class:`~embed_plugins.errors.InputTypeError` naming the document or pair
@@ -39,6 +40,7 @@ from typing import Any, ClassVar
 
 from ..catalog.rerank import CrossEncoderSpec
 from ..compat import cross_encoder_spec
+from ..engine.progress import progress_for
 from ..engine.runner import as_items, check_batch_size
 from ..engine.session import Provider
 from ..errors import ArgumentTypeError, InputTypeError, InvalidArgumentError
@@ -55,7 +57,7 @@ from .base import COMMON_INIT_KWARGS, ModelBase, reject_unknown
 
 #: fastembed's default batch size for rerankers.
 DEFAULT_BATCH_SIZE = 64
-_RERANK_KWARGS = ("batch_size", "parallel", "activation")
+_RERANK_KWARGS = ("batch_size", "parallel", "activation", "show_progress")
 _RANK_ONLY = ("top_k", "return_documents")
 
 
@@ -236,6 +238,8 @@ class TextCrossEncoder(ModelBase):
         q = check_query(query)
         act = self._activation(activation)
         docs = as_items(documents, what="documents")
+        where = "TextCrossEncoder.rerank()"
+        progress = progress_for(kwargs.get("show_progress"), docs, where, unit="doc", desc="rerank")
         scores: Iterator[float] = self._runner.run(
             ((q, d) for d in docs),
             batch_size=batch_size,
@@ -243,6 +247,7 @@ class TextCrossEncoder(ModelBase):
             validate=check_document_pair,
             parallel=parallel,
             size_hint=pair_size,
+            progress=progress,
         )
         return scores if act == "none" else _activated(scores, act)
 
@@ -271,7 +276,16 @@ class TextCrossEncoder(ModelBase):
         k = check_top_k(top_k)
         q = check_query(query)
         docs = list(as_items(documents, what="documents"))
-        scores = list(self.rerank(q, docs, batch_size, parallel, activation=activation))
+        scores = list(
+            self.rerank(
+                q,
+                docs,
+                batch_size,
+                parallel,
+                activation=activation,
+                show_progress=kwargs.get("show_progress"),
+            )
+        )
         return [
             RerankResult(index=i, score=scores[i], document=docs[i] if return_documents else None)
             for i in rank_order(scores, k)
@@ -287,15 +301,20 @@ class TextCrossEncoder(ModelBase):
         **kwargs: Any,
     ) -> Iterator[float]:
         """One score per (query, document) pair, in input order, lazily (fastembed's shape)."""
-        reject_unknown("TextCrossEncoder.rerank_pairs()", kwargs, _RERANK_KWARGS)
+        where = "TextCrossEncoder.rerank_pairs()"
+        reject_unknown(where, kwargs, _RERANK_KWARGS)
         act = self._activation(activation)
+        items = _as_pairs(pairs)
         scores: Iterator[float] = self._runner.run(
-            _as_pairs(pairs),
+            items,
             batch_size=batch_size,
             task="document",
             validate=check_pair,
             parallel=parallel,
             size_hint=pair_size,
+            progress=progress_for(
+                kwargs.get("show_progress"), items, where, unit="pair", desc="rerank_pairs"
+            ),
         )
         return scores if act == "none" else _activated(scores, act)
 

@@ -16,6 +16,7 @@ from ..engine.pipeline import Task
 from ..engine.runner import as_items, check_text
 from ..engine.session import Provider
 from ..errors import ArgumentTypeError, InputTypeError
+from ..families.bge_m3 import BgeM3Pipeline
 from ..families.colbert_folder import colbert_spec_from_folder
 from ..families.late_interaction import (
     LateInteractionPipeline,
@@ -30,7 +31,7 @@ from .base import COMMON_INIT_KWARGS, ModelBase, reject_unknown
 FloatArray = npt.NDArray[np.float32]
 
 DEFAULT_BATCH_SIZE = 256
-_CALL_KWARGS = ("batch_size", "parallel")
+_CALL_KWARGS = ("batch_size", "parallel", "show_progress")
 _RANK_ONLY = ("top_k", "return_documents")
 #: Documents scored together by one vectorised ``maxsim`` call in ``rerank``.
 _SCORE_CHUNK = 256
@@ -69,8 +70,11 @@ class LateInteractionTextEmbedding(ModelBase):
     ``embed`` / ``passage_embed`` return one float32 ``(n_tokens, dim)`` array
     per document (``[CLS]``, the document marker, the text's tokens without
     punctuation, ``[SEP]``); ``query_embed`` one ``(query_length, dim)`` array
-    per query (the query padded with ``[MASK]`` to the model's query length).
-    Queries are embedded in batches, like documents.
+    per query (the query padded with ``[MASK]`` to the model's query length;
+    models without query expansion, LateOn and mLateOn, keep the query's own
+    tokens only).  Queries are embedded in batches, like documents.
+    ``"BAAI/bge-m3"`` gives BGE-M3's ColBERT vectors (no markers, no skip-list,
+    every token after ``[CLS]``; see :class:`~embed_plugins.BgeM3Embedding`).
 
     Scoring has the shapes of :class:`TextCrossEncoder`: :meth:`rerank` yields
     one MaxSim score per document in input order, :meth:`rank` returns
@@ -170,7 +174,8 @@ class LateInteractionTextEmbedding(ModelBase):
         parallel: int | None = None,
         **kwargs: Any,
     ) -> Iterator[FloatArray]:
-        """One float32 ``(query_length, dim)`` array per query, embedded in batches."""
+        """One float32 ``(query_length, dim)`` array per query, embedded in batches
+        (``(n_tokens, dim)`` for models without query expansion: LateOn, BGE-M3)."""
         return self._embed_texts("query_embed", "query", query, batch_size, parallel, kwargs)
 
     # -- scoring -------------------------------------------------------------------
@@ -197,7 +202,12 @@ class LateInteractionTextEmbedding(ModelBase):
             )
         reject_unknown("LateInteractionTextEmbedding.rerank()", kwargs, _CALL_KWARGS)
         q = check_query(query)
-        doc_vectors = self.embed(documents, batch_size=batch_size, parallel=parallel)
+        doc_vectors = self.embed(
+            documents,
+            batch_size=batch_size,
+            parallel=parallel,
+            show_progress=kwargs.get("show_progress"),
+        )
         return _scores(self, q, doc_vectors)
 
     def rank(
@@ -223,7 +233,9 @@ class LateInteractionTextEmbedding(ModelBase):
         k = check_top_k(top_k)
         q = check_query(query)
         docs = list(as_items(documents))
-        scores = self.rerank(q, docs, batch_size, parallel)
+        scores = self.rerank(
+            q, docs, batch_size, parallel, show_progress=kwargs.get("show_progress")
+        )
         return rank_documents(scores, docs, k, return_documents)
 
     # -- counting ------------------------------------------------------------------
@@ -238,11 +250,12 @@ class LateInteractionTextEmbedding(ModelBase):
     ) -> int:
         """Tokens the model reads for ``texts``: ``[CLS]``, the marker, the (truncated)
         text and ``[SEP]``.  For queries (``is_doc=False``) ``include_extension``
-        counts the ``[MASK]`` padding too, i.e. ``query_length`` per query."""
+        counts the ``[MASK]`` padding too, i.e. ``query_length`` per query (models
+        without query expansion add none)."""
         reject_unknown("LateInteractionTextEmbedding.token_count()", kwargs, ("batch_size",))
         items = [check_text(t, i) for i, t in enumerate(as_items(texts))]
         pipeline = self._runner.pipeline()
-        if not isinstance(pipeline, LateInteractionPipeline):  # pragma: no cover - wiring bug
+        if not isinstance(pipeline, (LateInteractionPipeline, BgeM3Pipeline)):  # pragma: no cover
             raise RuntimeError(f"unexpected pipeline {type(pipeline).__name__}")
         task: Task = "document" if is_doc else "query"
         total = 0

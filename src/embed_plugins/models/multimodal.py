@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..catalog.multimodal import MultimodalSpec
+from ..engine.progress import progress_for
 from ..engine.runner import as_items, check_text
 from ..families.late_interaction import check_top_k, rank_documents
 from ..families.multimodal import build_multimodal, spec_from_folder
@@ -23,7 +24,7 @@ from .late_interaction import check_query, maxsim_scores
 FloatArray = npt.NDArray[np.float32]
 
 TEXT_BATCH_SIZE = 64
-_CALL_KWARGS = ("batch_size", "parallel")
+_CALL_KWARGS = ("batch_size", "parallel", "show_progress")
 
 
 class LateInteractionMultimodalEmbedding(VisionModelBase):
@@ -77,13 +78,18 @@ class LateInteractionMultimodalEmbedding(VisionModelBase):
         **kwargs: Any,
     ) -> Iterator[FloatArray]:
         """One float32 ``(tokens, dim)`` array per query (prompted as ColPali queries)."""
-        reject_unknown(f"{type(self).__name__}.embed_text()", kwargs, _CALL_KWARGS)
+        where = f"{type(self).__name__}.embed_text()"
+        reject_unknown(where, kwargs, _CALL_KWARGS)
+        items = as_items(documents, what="queries")
         return self._runner.run(
-            as_items(documents, what="queries"),
+            items,
             batch_size=batch_size,
             task="query",
             validate=check_text,
             parallel=parallel,
+            progress=progress_for(
+                kwargs.get("show_progress"), items, where, unit="text", desc="embed_text"
+            ),
         )
 
     def embed(
@@ -118,7 +124,12 @@ class LateInteractionMultimodalEmbedding(VisionModelBase):
         """One MaxSim score per image, in input order, lazily (use :meth:`rank` for sorted)."""
         reject_unknown(f"{type(self).__name__}.rerank()", kwargs, _CALL_KWARGS)
         q = check_query(query)
-        pages = self.embed_image(images, batch_size=batch_size, parallel=parallel)
+        pages = self.embed_image(
+            images,
+            batch_size=batch_size,
+            parallel=parallel,
+            show_progress=kwargs.get("show_progress"),
+        )
         return self._scores(q, pages, parallel)
 
     def _scores(
@@ -146,7 +157,9 @@ class LateInteractionMultimodalEmbedding(VisionModelBase):
         k = check_top_k(top_k)
         q = check_query(query)
         pages = list(as_images(images))
-        scores = self.rerank(q, pages, batch_size, parallel)
+        scores = self.rerank(
+            q, pages, batch_size, parallel, show_progress=kwargs.get("show_progress")
+        )
         return rank_documents(scores, pages, k, return_documents)
 
     def token_count(self, texts: str | Iterable[str], batch_size: int = 1024, **kwargs: Any) -> int:

@@ -1,4 +1,4 @@
-"""``SparseTextEmbedding``: SPLADE, BM25 and BM42 with fastembed's call shapes.
+"""``SparseTextEmbedding``: SPLADE, BM25, BM42 and miniCOIL with fastembed's call shapes.
 
 Every model returns :class:`~embed_plugins.SparseVector` (int64 indices, float32
 values, indices unique and ascending).  Which rules apply is the spec's type:
@@ -23,7 +23,10 @@ Input rules (the same for every sparse model)
 
 ``embed`` and ``passage_embed`` give document vectors; ``query_embed`` gives
 query vectors: the same as documents for SPLADE, and for BM25 and BM42 each
-distinct stem once with the value 1.0 (no model run for BM42).
+distinct stem once with the value 1.0 (no model run for BM42).  Inference-free
+SPLADE (``SpladeSpec.query_idf_file``) weights each distinct query token by its
+IDF table, with no model run; miniCOIL runs the model for queries too and gives
+every term the weight 1 (meaning values for vocabulary words).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..catalog.sparse import Bm25Spec, Bm42Spec, SparseSpec, SpladeSpec
+from ..catalog.sparse import Bm25Spec, Bm42Spec, MiniCoilSpec, SparseSpec, SpladeSpec
 from ..catalog.spec import ModelSpec
 from ..compat import splade_spec
 from ..engine.runner import ModelRunner
@@ -59,6 +62,8 @@ BM25_OPTIONS = (
 )
 #: Constructor options that only BM42 models accept (fastembed's ``Bm42`` arguments).
 BM42_OPTIONS = ("alpha",)
+#: BM25 options that miniCOIL models accept too (fastembed's ``MiniCOIL`` arguments).
+MINICOIL_OPTIONS = ("k", "b", "avg_len")
 
 
 class SparseTextEmbedding(ModelBase):
@@ -82,7 +87,8 @@ class SparseTextEmbedding(ModelBase):
     processes of ``parallel=N``): one that does not raises at construction,
     naming the reason.  The options are folded into the spec (``model.spec``);
     with ``spec=Bm25Spec(...)`` they override its fields, all at once.
-    ``alpha`` is for BM42 models only; anything else raises ``TypeError``.
+    ``alpha`` is for BM42 models only; miniCOIL models take ``k``, ``b`` and
+    ``avg_len`` (fastembed's ``MiniCOIL`` arguments); anything else raises ``TypeError``.
     BM25 reads no files, so ``model_path``, ``cache_dir`` and session
     settings do not apply to it.
     """
@@ -156,11 +162,13 @@ class SparseTextEmbedding(ModelBase):
 
     def _apply_family_options(self, options: Mapping[str, Any]) -> None:
         """Check BM25/BM42 options against the model's kind, then fold them into the spec."""
-        allowed = (
-            BM25_OPTIONS
-            if isinstance(self.spec, Bm25Spec)
-            else (BM42_OPTIONS if isinstance(self.spec, Bm42Spec) else ())
-        )
+        allowed: tuple[str, ...] = ()
+        if isinstance(self.spec, Bm25Spec):
+            allowed = BM25_OPTIONS
+        elif isinstance(self.spec, Bm42Spec):
+            allowed = BM42_OPTIONS
+        elif isinstance(self.spec, MiniCoilSpec):
+            allowed = MINICOIL_OPTIONS
         wrong = [k for k in options if k not in allowed]
         if wrong:
             owners = ", ".join(
@@ -237,7 +245,10 @@ class SparseTextEmbedding(ModelBase):
 
 
 def _check_runnable(spec: SparseSpec) -> None:
-    if not isinstance(spec, (SpladeSpec, Bm25Spec, Bm42Spec)):
+    from ..catalog.bge_m3 import BgeM3SparseSpec
+
+    if not isinstance(spec, (SpladeSpec, Bm25Spec, Bm42Spec, MiniCoilSpec, BgeM3SparseSpec)):
         raise ArgumentTypeError(
-            f"spec must be a SpladeSpec, Bm25Spec or Bm42Spec, got {type(spec).__name__}"
+            "spec must be a SpladeSpec, Bm25Spec, Bm42Spec, MiniCoilSpec or BgeM3SparseSpec, got "
+            f"{type(spec).__name__}"
         )

@@ -13,10 +13,12 @@ import numpy.typing as npt
 
 from ..catalog.spec import DenseSpec
 from ..compat import dense_spec
+from ..engine.quantize import Quantization
 from ..engine.runner import ModelRunner
 from ..engine.session import Provider
 from ..errors import ArgumentTypeError, InvalidArgumentError
 from ..families.dense import build_dense, spec_from_folder
+from ..families.static import warn_ignored_session_options
 from .base import ModelBase, reject_unknown
 
 FloatArray = npt.NDArray[np.float32]
@@ -74,6 +76,8 @@ class TextEmbedding(ModelBase):
         optimize: bool = False,
         device_id: int | None = None,
         enable_cpu_mem_arena: bool = True,
+        allow_cpu_fallback: bool = False,
+        quantize: str | Quantization | None = None,
         **kwargs: Any,
     ) -> None:
         reject_unknown("TextEmbedding()", kwargs, [*self._init_kwargs()])
@@ -100,6 +104,8 @@ class TextEmbedding(ModelBase):
             options={"truncate_dim": _check_truncate_dim(truncate_dim)},
             device_id=device_id,
             enable_cpu_mem_arena=enable_cpu_mem_arena,
+            allow_cpu_fallback=allow_cpu_fallback,
+            quantize=quantize,
         )
         if not prefixes:
             self._drop_prefixes()
@@ -107,6 +113,8 @@ class TextEmbedding(ModelBase):
             raise InvalidArgumentError(
                 f"truncate_dim={truncate_dim} exceeds {self.model_name}'s dimension {self.spec.dim}"
             )
+        if self.spec.kind == "static":  # no ONNX session: say which options do nothing
+            warn_ignored_session_options(self.model_name, self._recipe.session)
         self._load_now(lazy_load)
 
     @staticmethod

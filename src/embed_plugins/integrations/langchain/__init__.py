@@ -7,6 +7,9 @@
 * :class:`EmbedPluginsRerank`, :class:`EmbedPluginsColbertRerank`: document
   compressors (cross-encoder, ColBERT MaxSim).
 * :class:`EmbedPluginsCrossEncoder`: ``BaseCrossEncoder`` for ``CrossEncoderReranker``.
+* :class:`EmbedPluginsBgeM3Embeddings`: BGE-M3's dense ``Embeddings``, with its sparse
+  embedder (``sparse_embeddings()``) and ColBERT reranker (``reranker()``) on the same
+  model.
 
 The sparse class needs ``langchain-qdrant`` and is imported on first use, so
 the others work without it.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .bge_m3 import EmbedPluginsBgeM3Embeddings, EmbedPluginsBgeM3Rerank
 from .embeddings import EmbedPluginsEmbeddings
 from .rerankers import EmbedPluginsColbertRerank, EmbedPluginsCrossEncoder, EmbedPluginsRerank
 
@@ -23,6 +27,8 @@ if TYPE_CHECKING:
     from .sparse import EmbedPluginsSparseEmbeddings
 
 __all__ = [
+    "EmbedPluginsBgeM3Embeddings",
+    "EmbedPluginsBgeM3Rerank",
     "EmbedPluginsColbertRerank",
     "EmbedPluginsCrossEncoder",
     "EmbedPluginsEmbeddings",

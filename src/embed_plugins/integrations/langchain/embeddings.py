@@ -103,6 +103,9 @@ class EmbedPluginsEmbeddings(AdapterBase, EngineFields, ImageFields, Embeddings)
         default=True,
         description="Apply the model card's query/passage prefixes (False: none, as fastembed).",
     )
+    show_progress: bool = Field(
+        default=False, description="A progress bar (texts/s, ETA) while embed_documents runs."
+    )
 
     _model: TextEmbedding = PrivateAttr()
     _image_model: ImageEmbedding | None = PrivateAttr(default=None)
@@ -142,7 +145,14 @@ class EmbedPluginsEmbeddings(AdapterBase, EngineFields, ImageFields, Embeddings)
         method = (
             self._model.passage_embed if self.doc_embed_type == "passage" else self._model.embed
         )
-        return to_float_lists(method(items, batch_size=self.batch_size, parallel=self.parallel))
+        return to_float_lists(
+            method(
+                items,
+                batch_size=self.batch_size,
+                parallel=self.parallel,
+                show_progress=self.show_progress,
+            )
+        )
 
     def embed_query(self, text: str) -> list[float]:
         """The query's vector, with the model's query prefix applied."""

@@ -73,6 +73,9 @@ class EmbedPluginsSparseEmbeddings(AdapterBase, EngineFields, SparseOptions, Spa
     spec: SparseSpec | None = Field(
         default=None, description="A custom SpladeSpec, Bm25Spec or Bm42Spec."
     )
+    show_progress: bool = Field(
+        default=False, description="A progress bar (texts/s, ETA) while embed_documents runs."
+    )
 
     _model: SparseTextEmbedding = PrivateAttr()
 
@@ -106,7 +109,12 @@ class EmbedPluginsSparseEmbeddings(AdapterBase, EngineFields, SparseOptions, Spa
         items = check_texts(texts, "embed_documents()")
         if not items:
             return []
-        vectors = self._model.embed(items, batch_size=self.batch_size, parallel=self.parallel)
+        vectors = self._model.embed(
+            items,
+            batch_size=self.batch_size,
+            parallel=self.parallel,
+            show_progress=self.show_progress,
+        )
         return [_to_langchain(v) for v in vectors]
 
     def embed_query(self, text: str) -> SparseVector:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from ...catalog.spec import DenseSpec
 from ...models.text_embedding import TextEmbedding
 from .._common import check_text, check_texts, missing_extra, to_float_list, to_float_lists
+from .._progress import batch_progress, call_progress
 
 try:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -29,8 +30,9 @@ except ImportError as exc:  # pragma: no cover - exercised with the extra uninst
 
 DocEmbedType = Literal["default", "passage"]
 
-#: Texts LlamaIndex hands the adapter per call: one callback event and one progress
-#: step (``show_progress=True``) each.  Within a call the engine sorts the texts by
+#: Texts LlamaIndex hands the adapter per call: one callback event each (the
+#: ``show_progress=True`` bar is the engine's: one bar over all the texts, advancing per
+#: ONNX batch, with texts/s and an ETA).  Within a call the engine sorts the texts by
 #: length and cuts ONNX batches by its padded-token budget (1,024 tokens), so an ONNX
 #: call holds the same rows with 64 texts as with 256 (about 7 passages of 130 tokens);
 #: on prose passages 64 costs 2.8% more padded tokens than 256.  With ``parallel``
@@ -44,7 +46,8 @@ class EmbedPluginsEmbedding(LlamaIndexAdapterBase, BaseEmbedding, EngineFields):
     Documents go through ``passage_embed`` (``embed`` when
     ``doc_embed_type="default"``), queries through ``query_embed``, so the
     model's prefixes apply.  LlamaIndex cuts the texts into batches of
-    ``embed_batch_size`` (64 by default: progress and callbacks advance per batch);
+    ``embed_batch_size`` (64 by default: callbacks fire per batch; ``show_progress=True``
+    shows one engine bar over all the texts, advancing per ONNX batch);
     each batch is one engine call, whose ONNX batches the engine cuts by length.
     Async methods run in a worker thread.  Pickling and ``copy.deepcopy`` rebuild
     the model from the fields on the other side (Ray, multiprocessing); so does
@@ -75,7 +78,7 @@ class EmbedPluginsEmbedding(LlamaIndexAdapterBase, BaseEmbedding, EngineFields):
         default=DEFAULT_EMBED_BATCH_SIZE,
         gt=0,
         le=2048,
-        description="Texts per embedding call (one progress step and callback event each).",
+        description="Texts per embedding call (one callback event each).",
     )
     doc_embed_type: DocEmbedType = Field(
         default="passage",
@@ -131,7 +134,12 @@ class EmbedPluginsEmbedding(LlamaIndexAdapterBase, BaseEmbedding, EngineFields):
             self._model.passage_embed if self.doc_embed_type == "passage" else self._model.embed
         )
         return to_float_lists(
-            method(items, batch_size=self.embed_batch_size, parallel=self.parallel)
+            method(
+                items,
+                batch_size=self.embed_batch_size,
+                parallel=self.parallel,
+                show_progress=call_progress(),
+            )
         )
 
     def get_text_embedding_batch(
@@ -139,9 +147,10 @@ class EmbedPluginsEmbedding(LlamaIndexAdapterBase, BaseEmbedding, EngineFields):
     ) -> list[list[float]]:
         """Vectors of ``texts``, ``embed_batch_size`` at a time (``[]`` for ``[]``)."""
         items = check_texts(texts, "get_text_embedding_batch()")
-        result: list[list[float]] = super().get_text_embedding_batch(
-            items, show_progress=show_progress, **kwargs
-        )
+        with batch_progress(show_progress, len(items)):  # the engine's bar, not LlamaIndex's
+            result: list[list[float]] = super().get_text_embedding_batch(
+                items, show_progress=False, **kwargs
+            )
         return result
 
     async def aget_text_embedding_batch(
@@ -149,9 +158,10 @@ class EmbedPluginsEmbedding(LlamaIndexAdapterBase, BaseEmbedding, EngineFields):
     ) -> list[list[float]]:
         """:meth:`get_text_embedding_batch` with each batch in a worker thread."""
         items = check_texts(texts, "aget_text_embedding_batch()")
-        result: list[list[float]] = await super().aget_text_embedding_batch(
-            items, show_progress=show_progress, **kwargs
-        )
+        with batch_progress(show_progress, len(items)):
+            result: list[list[float]] = await super().aget_text_embedding_batch(
+                items, show_progress=False, **kwargs
+            )
         return result
 
     # -- async: the sync work in a worker thread -----------------------------------

@@ -37,6 +37,7 @@ from .._common import (
     missing_extra,
     sparse_lists,
 )
+from .._progress import batch_progress, call_progress
 
 try:
     from llama_index.core.base.embeddings.base_sparse import BaseSparseEmbedding
@@ -78,7 +79,7 @@ class EmbedPluginsSparseEmbedding(
         default=DEFAULT_EMBED_BATCH_SIZE,
         gt=0,
         le=2048,
-        description="Texts per embedding call (one progress step each).",
+        description="Texts per embedding call.",
     )
     parallel: int | None = Field(default=None, ge=0, description="Worker processes, or None.")
     spec: SparseSpec | None = Field(
@@ -133,9 +134,10 @@ class EmbedPluginsSparseEmbedding(
     ) -> list[SparseEmbedding]:
         """Vectors of ``texts``, ``embed_batch_size`` at a time (``[]`` for ``[]``)."""
         items = check_texts(texts, "get_text_embedding_batch()")
-        result: list[SparseEmbedding] = super().get_text_embedding_batch(
-            items, show_progress=show_progress, **kwargs
-        )
+        with batch_progress(show_progress, len(items)):  # the engine's bar, not LlamaIndex's
+            result: list[SparseEmbedding] = super().get_text_embedding_batch(
+                items, show_progress=False, **kwargs
+            )
         return result
 
     async def aget_text_embedding_batch(
@@ -143,9 +145,10 @@ class EmbedPluginsSparseEmbedding(
     ) -> list[SparseEmbedding]:
         """:meth:`get_text_embedding_batch` with each batch in a worker thread."""
         items = check_texts(texts, "aget_text_embedding_batch()")
-        result: list[SparseEmbedding] = await super().aget_text_embedding_batch(
-            items, show_progress=show_progress, **kwargs
-        )
+        with batch_progress(show_progress, len(items)):
+            result: list[SparseEmbedding] = await super().aget_text_embedding_batch(
+                items, show_progress=False, **kwargs
+            )
         return result
 
     # -- QdrantVectorStore(enable_hybrid=True) ---------------------------------------------
@@ -178,7 +181,12 @@ class EmbedPluginsSparseEmbedding(
         if not items:
             return []
         return list(
-            self._model.embed(items, batch_size=self.embed_batch_size, parallel=self.parallel)
+            self._model.embed(
+                items,
+                batch_size=self.embed_batch_size,
+                parallel=self.parallel,
+                show_progress=call_progress(),
+            )
         )
 
     def close(self) -> None:
