@@ -117,9 +117,7 @@ def test_rerank_errors(tmp_path: Path) -> None:
     src = corpus_jsonl(tmp_path / "c.jsonl", 3)
     assert run_cli("rerank", src, "--model-path", TINY_CE).returncode == 2  # no --query
     one_line_error(run_cli("rerank", tmp_path / "x.jsonl", "--query", "q"), 3, "does not exist")
-    one_line_error(
-        run_cli("rerank", src, "--query", "q", "-m", MINILM), 4, "not a cross-encoder"
-    )
+    one_line_error(run_cli("rerank", src, "--query", "q", "-m", MINILM), 4, "not a cross-encoder")
     usage = run_cli("rerank", src, "--query", "q", "--kind", "dense")
     assert usage.returncode == 2 and "invalid choice" in usage.stderr
 

@@ -132,6 +132,24 @@ def test_cross_encoder_int8_scores_close_to_fp32() -> None:
     assert _cos(int8 - int8.mean(), fp32 - fp32.mean()) >= MIN_COSINE
 
 
+def test_bge_m3_int8_three_outputs_close_to_fp32() -> None:
+    import json
+
+    from embed_plugins import BgeM3Embedding, catalog
+
+    meta = json.loads((MODELS.parent / "reference" / "tiny-bge-m3.json").read_text())
+    spec = catalog.find("bge_m3", "BAAI/bge-m3").replace(  # type: ignore[union-attr]
+        dim=meta["hidden"], colbert_dim=meta["colbert_dim"]
+    )
+    folder = MODELS / "tiny-bge-m3"  # its weights are an external-data file
+    fp32 = list(BgeM3Embedding(spec=spec, model_path=folder).embed(TEXTS))
+    model = BgeM3Embedding(spec=spec, model_path=folder, quantize="int8")
+    assert quantize_files.is_quantized(_graph_of(model))
+    for a, b in zip(fp32, model.embed(TEXTS), strict=True):
+        assert _cos(a.dense, b.dense) >= MIN_COSINE
+        assert _cos(a.colbert, b.colbert).min() >= MIN_COSINE
+
+
 def test_optimize_and_quantize_quantise_the_fused_graph(builds: list[Path]) -> None:
     model = TextEmbedding(model_path=TINY_BERT, optimize=True, quantize="int8")
     assert builds and builds[0].parent.name == "optimized"  # the fused graph was the source
@@ -318,3 +336,13 @@ def test_no_warnings_on_the_plain_path(recwarn: pytest.WarningsRecorder) -> None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TextEmbedding(model_path=TINY_BERT, quantize="int8")
+
+
+def test_the_langchain_adapter_passes_quantize_on() -> None:
+    pytest.importorskip("langchain_core")
+    from embed_plugins.integrations.langchain import EmbedPluginsEmbeddings
+
+    adapter = EmbedPluginsEmbeddings(model_path=str(TINY_BERT), quantize="int8")
+    fp32 = EmbedPluginsEmbeddings(model_path=str(TINY_BERT))
+    a, b = np.array(adapter.embed_documents(TEXTS)), np.array(fp32.embed_documents(TEXTS))
+    assert _cos(a, b).min() >= MIN_COSINE and not np.array_equal(a, b)

@@ -68,6 +68,7 @@ def probe_feeds(
         "attention_mask": mask,
         "token_type_ids": np.zeros_like(ids),
         "position_ids": np.broadcast_to(np.arange(ids.shape[1]), ids.shape).copy(),
+        "task_id": np.array(0, dtype=np.int64),  # a multitask graph's adapter (jina v3): the first
     }
     feeds = {}
     for graph_input in session.get_inputs():

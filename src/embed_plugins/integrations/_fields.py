@@ -31,7 +31,7 @@ def _fspath(value: Any) -> Any:
 PathStr = Annotated[str, BeforeValidator(_fspath)]
 
 
-_TEXT_ONLY = ("max_length", "optimize")
+_TEXT_ONLY = ("max_length", "optimize", "quantize")
 
 
 class EngineFields(BaseModel):
@@ -83,6 +83,11 @@ class EngineFields(BaseModel):
         default=False,
         description="Fuse the transformer graph once and cache it (needs the 'optimize' extra).",
     )
+    quantize: str | None = Field(
+        default=None,
+        description="'int8': run an int8 graph (a published one, else quantised once, checked "
+        "against fp32 and cached; needs the 'optimize' extra).",
+    )
 
     def engine_kwargs(self) -> dict[str, Any]:
         """The shared constructor keywords, for the wrapped model class."""
@@ -94,7 +99,8 @@ class EngineFields(BaseModel):
         return {name: getattr(self, name) for name in EngineFields.model_fields}
 
     def vision_engine_kwargs(self, refuse_text_options: bool = True) -> dict[str, Any]:
-        """:meth:`engine_kwargs` for an image model, without ``max_length``/``optimize``.
+        """:meth:`engine_kwargs` for an image model, without ``max_length``/``optimize``/
+        ``quantize``.
 
         An adapter whose only model takes images refuses those text options when set;
         one with a text model beside the image model keeps them for the text model.
