@@ -9,6 +9,7 @@ holds one :class:`~embed_plugins.engine.runner.ModelRunner`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -142,6 +143,13 @@ class ModelBase:
     @property
     def _multi_device(self) -> bool:
         return len(self._recipe.session.device_ids) > 1
+
+    def _use_spec(self, spec: ModelSpec) -> None:
+        """Swap in a refined spec (a constructor option that changes it) before anything
+        is loaded: the recipe and the still-lazy runner follow it."""
+        self.spec = spec
+        self._recipe = dataclasses.replace(self._recipe, spec=spec)
+        self._runner = ModelRunner(self._recipe, lazy=True)
 
     def _load_now(self, lazy_load: bool) -> None:
         """Build the in-process pipeline unless loading is lazy (or left to GPU workers)."""

@@ -31,7 +31,6 @@ every term the weight 1 (meaning values for vocabulary words).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -40,7 +39,6 @@ from typing import Any, ClassVar
 from ..catalog.sparse import Bm25Spec, Bm42Spec, MiniCoilSpec, SparseSpec, SpladeSpec
 from ..catalog.spec import ModelSpec
 from ..compat import splade_spec
-from ..engine.runner import ModelRunner
 from ..engine.session import Provider
 from ..errors import ArgumentTypeError, InvalidArgumentError
 from ..families.sparse import build_sparse, spec_from_folder
@@ -181,9 +179,7 @@ class SparseTextEmbedding(ModelBase):
             )
         new_spec = self.spec.replace(**options)
         assert isinstance(new_spec, SparseSpec)
-        self.spec = new_spec
-        self._recipe = dataclasses.replace(self._recipe, spec=new_spec)
-        self._runner = ModelRunner(self._recipe, lazy=True)
+        self._use_spec(new_spec)
 
     # -- resolution ----------------------------------------------------------
     def _resolve_dir(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -14,7 +13,6 @@ import numpy.typing as npt
 from ..catalog.spec import DenseSpec
 from ..compat import dense_spec
 from ..engine.quantize import Quantization
-from ..engine.runner import ModelRunner
 from ..engine.session import Provider
 from ..errors import ArgumentTypeError, InvalidArgumentError
 from ..families.dense import build_dense, spec_from_folder
@@ -128,9 +126,7 @@ class TextEmbedding(ModelBase):
         fastembed's do, so vectors match a collection fastembed built."""
         spec = self.spec.replace(query_prefix="", passage_prefix="")
         assert isinstance(spec, DenseSpec)
-        self.spec = spec
-        self._recipe = dataclasses.replace(self._recipe, spec=spec)
-        self._runner = ModelRunner(self._recipe, lazy=True)
+        self._use_spec(spec)
 
     @property
     def prefixes(self) -> dict[str, str]:
